@@ -99,14 +99,17 @@ static const unsigned char country_table[26 * 26] = {
 /* Returns the table index of a two-letter code (either case), or -1. */
 static int country_index(const char *cc)
 {
-    int a = (unsigned char)cc[0], b = (unsigned char)cc[1];
-    if (a >= 'a' && a <= 'z')
-        a -= 'a' - 'A';
-    if (b >= 'a' && b <= 'z')
-        b -= 'a' - 'A';
-    if (a < 'A' || a > 'Z' || b < 'A' || b > 'Z')
-        return -1;
-    return (a - 'A') * 26 + (b - 'A');
+    int letters[2];
+    /* Read the second byte only after a letter, so a short NUL-terminated string is safe. */
+    for (size_t i = 0; i != 2; ++i) {
+        int c = (unsigned char)cc[i];
+        if (c >= 'a' && c <= 'z')
+            c -= 'a' - 'A';
+        if (c < 'A' || c > 'Z')
+            return -1;
+        letters[i] = c - 'A';
+    }
+    return letters[0] * 26 + letters[1];
 }
 
 const char *geo_country_continent(const char *country)
@@ -119,8 +122,11 @@ const char *geo_country_continent(const char *country)
 static int continent_index(const char *code)
 {
     char up[2];
-    for (size_t i = 0; i != 2; ++i)
+    for (size_t i = 0; i != 2; ++i) {
+        if (code[i] == '\0')
+            return CONT_NONE;
         up[i] = (char)toupper((unsigned char)code[i]);
+    }
     for (int i = CONT_AF; i <= CONT_SA; ++i)
         if (up[0] == continent_codes[i][0] && up[1] == continent_codes[i][1])
             return i;

@@ -98,7 +98,8 @@ const char *geo_status_name(geo_status_t status);
  * The continent of a country, from the built-in ISO 3166-1 alpha-2 table (the 249 assigned codes,
  * plus XK for Kosovo as GeoIP databases use it), using GeoNames/MaxMind conventions (e.g. TR and CY:
  * AS and EU, RU: EU, EG: AF, PA: NA, AQ: AN).
- * @param[in] country two characters, either case; need not be NUL-terminated
+ * @param[in] country two characters, either case; need not be NUL-terminated (a shorter
+ *            NUL-terminated string is read safely and refused)
  * @return a static string "AF", "AN", "AS", "EU", "NA", "OC" or "SA", or NULL for an unknown code
  */
 const char *geo_country_continent(const char *country);
@@ -106,7 +107,8 @@ const char *geo_country_continent(const char *country);
 /**
  * Tells whether a code is one of the seven continent codes (AF AN AS EU NA OC SA), e.g. to
  * validate a mirror's configured continents.
- * @param[in] continent two characters, either case; need not be NUL-terminated
+ * @param[in] continent two characters, either case; need not be NUL-terminated (a shorter
+ *            NUL-terminated string is read safely and refused)
  */
 int geo_continent_is_valid(const char *continent);
 
