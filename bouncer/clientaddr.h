@@ -56,7 +56,8 @@ void clientaddr_list_destroy(clientaddr_list_t *list);
 /**
  * Adds one CIDR block: "10.0.0.0/8", "2001:db8::/32", or a bare address ("192.168.1.5" is a /32,
  * "::1" a /128). Leading and trailing spaces are ignored. An IPv4-mapped IPv6 block
- * ("::ffff:10.0.0.0/104") is the same as the IPv4 block it carries.
+ * ("::ffff:10.0.0.0/104") is the same as the IPv4 block it carries; IPv4 addresses are compared
+ * as ::ffff:a.b.c.d, so "::/0" trusts every IPv4 address too, while "0.0.0.0/0" trusts no IPv6.
  * @param[in] cidr text, not necessarily NUL-terminated
  * @param[in] len its length
  * @param[out] err receives a one-line reason on -EINVAL (may be NULL), e.g.
