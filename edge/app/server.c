@@ -1,0 +1,638 @@
+// SPDX-License-Identifier: MIT
+/*
+ * server: threads, listeners, TLS, connection accounting and graceful shutdown on libh2o.
+ *
+ * Two "planes" share this code: the public plane (N worker threads, the public listeners) and
+ * the admin plane (one thread, the admin listeners, HTTP Basic auth in front of every route).
+ * Each plane has its own h2o_globalconf_t, so public and admin routes can never be confused.
+ *
+ * Every accepted socket gets a conn_t (linked into its worker, found again through
+ * sock->on_close.data) that counts the requests in flight on it. Shutdown uses that: workers
+ * close their listeners, ask h2o to stop keep-alive, and every 100 ms check whether all their
+ * connections are idle (no request in a handler, no bytes waiting in the socket buffer); when
+ * they are, the HTTP/1 request timeout is cut to zero so h2o closes the idle keep-alive
+ * connections itself. A worker returns when it has no connection left or the deadline passed.
+ */
+#include "edge/app/server.h"
+
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+#include <h2o.h>
+#include <h2o/http2.h>
+#include "edge/log.h"
+#include "edge/metrics.h"
+#include "edge/respond.h"
+
+#define DRAIN_POLL_MS 100
+#define MAX_STATUS 600
+
+typedef struct st_plane_t plane_t;
+typedef struct st_worker_t worker_t;
+
+typedef struct st_listener_t {
+    const config_listen_t *conf;
+    SSL_CTX *ssl_ctx;
+    int *fds; /* one per thread of the plane */
+} listener_t;
+
+typedef struct st_conn_t {
+    h2o_linklist_t link;
+    worker_t *worker;
+    h2o_socket_t *sock;
+    unsigned inflight;
+} conn_t;
+
+struct st_worker_t {
+    plane_t *plane;
+    unsigned index;
+    pthread_t tid;
+    int started;
+    h2o_context_t ctx;
+    h2o_multithread_receiver_t wakeup;
+    h2o_socket_t **listen_socks;
+    h2o_accept_ctx_t *accept_ctxs;
+    h2o_linklist_t conns;
+    size_t num_conns;
+    h2o_timeout_t poll_timeout;
+    h2o_timeout_entry_t poll_entry;
+    int draining;
+};
+
+typedef struct st_route_t {
+    struct st_route_t *next;
+    plane_t *plane;
+    char *name;
+    metrics_histogram_t *latency;
+    metrics_counter_t *_Atomic by_status[MAX_STATUS];
+} route_t;
+
+struct st_plane_t {
+    route_registrar_t super;
+    server_t *server;
+    const char *name;
+    h2o_globalconf_t gc;
+    h2o_hostconf_t *host;
+    listener_t *listeners;
+    size_t num_listeners;
+    unsigned num_threads;
+    worker_t *workers;
+    route_t *routes;
+    h2o_access_log_filehandle_t *access_log;
+    metrics_gauge_t *inflight;
+    metrics_gauge_t *connections;
+    metrics_counter_t *accepted;
+    metrics_counter_t *refused;
+};
+
+struct st_server_t {
+    const config_t *config;
+    plane_t public_plane;
+    plane_t admin_plane;
+    _Atomic(htpasswd_t *) htpasswd;
+    htpasswd_t *retired_htpasswd[8];
+    size_t num_retired;
+    _Atomic int stopping;
+    _Atomic uint64_t open_connections;
+    uint64_t deadline_ms;
+};
+
+static const h2o_iovec_t http1_only_alpn[] = {{H2O_STRLIT("http/1.1")}, {NULL}};
+
+/* ---- connection accounting ---- */
+
+static void on_conn_close(void *data)
+{
+    conn_t *conn = data;
+    plane_t *plane = conn->worker->plane;
+    h2o_linklist_unlink(&conn->link);
+    --conn->worker->num_conns;
+    atomic_fetch_sub(&plane->server->open_connections, 1);
+    metrics_gauge_add(plane->connections, -1);
+    free(conn);
+}
+
+static void on_accept(h2o_socket_t *listener, const char *err)
+{
+    worker_t *worker = listener->data;
+    plane_t *plane = worker->plane;
+    if (err != NULL)
+        return;
+    for (int i = 0; i < 16; ++i) {
+        h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
+        if (sock == NULL)
+            return;
+        if (atomic_load(&plane->server->open_connections) >= plane->server->config->server.max_connections) {
+            metrics_counter_inc(plane->refused);
+            h2o_socket_close(sock);
+            continue;
+        }
+        conn_t *conn = calloc(1, sizeof(*conn));
+        if (conn == NULL) {
+            h2o_socket_close(sock);
+            continue;
+        }
+        conn->worker = worker;
+        conn->sock = sock;
+        h2o_linklist_insert(&worker->conns, &conn->link);
+        ++worker->num_conns;
+        atomic_fetch_add(&plane->server->open_connections, 1);
+        metrics_gauge_add(plane->connections, 1);
+        metrics_counter_inc(plane->accepted);
+        sock->on_close.cb = on_conn_close;
+        sock->on_close.data = conn;
+        size_t li = 0; /* which of this worker's listeners accepted it */
+        while (worker->listen_socks[li] != listener)
+            ++li;
+        h2o_accept(&worker->accept_ctxs[li], sock);
+    }
+}
+
+/* ---- per-route accounting: a first handler that counts in-flight requests, a logger that counts outcomes ---- */
+
+typedef struct st_route_handler_t {
+    h2o_handler_t super;
+    route_t *route;
+} route_handler_t;
+
+typedef struct st_route_logger_t {
+    h2o_logger_t super;
+    route_t *route;
+} route_logger_t;
+
+typedef struct st_inflight_t {
+    plane_t *plane;
+    conn_t *conn;
+} inflight_t;
+
+static void on_inflight_dispose(void *data)
+{
+    inflight_t *inflight = data;
+    metrics_gauge_add(inflight->plane->inflight, -1);
+    if (inflight->conn != NULL)
+        --inflight->conn->inflight;
+}
+
+static int on_route_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    route_t *route = ((route_handler_t *)self)->route;
+    inflight_t *inflight = h2o_mem_alloc_shared(&req->pool, sizeof(*inflight), on_inflight_dispose);
+    inflight->plane = route->plane;
+    inflight->conn = NULL;
+    h2o_socket_t *sock = req->conn->callbacks->get_socket != NULL ? req->conn->callbacks->get_socket(req->conn) : NULL;
+    if (sock != NULL && sock->on_close.cb == on_conn_close) {
+        inflight->conn = sock->on_close.data;
+        ++inflight->conn->inflight;
+    }
+    metrics_gauge_add(route->plane->inflight, 1);
+    return -1; /* go on to the route's real handler */
+}
+
+static void on_route_log(h2o_logger_t *self, h2o_req_t *req)
+{
+    route_t *route = ((route_logger_t *)self)->route;
+    int status = req->res.status;
+    if (status < 100 || status >= MAX_STATUS)
+        status = 0; /* the client went away before an answer */
+    metrics_counter_t *counter = atomic_load_explicit(&route->by_status[status], memory_order_acquire);
+    if (counter == NULL) {
+        char labels[256];
+        snprintf(labels, sizeof(labels), "listener=\"%s\",route=\"%s\",status=\"%d\"", route->plane->name, route->name, status);
+        counter = metrics_counter("edge_http_requests_total", "HTTP requests answered, by listener, route and status", labels);
+        atomic_store_explicit(&route->by_status[status], counter, memory_order_release);
+    }
+    metrics_counter_inc(counter);
+    double seconds = (double)(h2o_now(req->conn->ctx->loop) - (uint64_t)req->timestamps.request_begin_at.tv_sec * 1000 -
+                              (uint64_t)req->timestamps.request_begin_at.tv_usec / 1000) /
+                     1000.0;
+    if (seconds >= 0)
+        metrics_histogram_observe(route->latency, seconds);
+}
+
+static h2o_pathconf_t *add_route(route_registrar_t *self, const char *path, const char *name)
+{
+    plane_t *plane = (plane_t *)self;
+    route_t *route = calloc(1, sizeof(*route));
+    if (route == NULL || (route->name = strdup(name)) == NULL) {
+        free(route);
+        return NULL;
+    }
+    route->plane = plane;
+    route->next = plane->routes;
+    plane->routes = route;
+    char labels[256];
+    snprintf(labels, sizeof(labels), "listener=\"%s\",route=\"%s\"", plane->name, name);
+    route->latency = metrics_histogram("edge_http_request_duration_seconds", "Time from request start to the end of the answer",
+                                       labels, metrics_latency_buckets, metrics_latency_buckets_count);
+
+    h2o_pathconf_t *pathconf = h2o_config_register_path(plane->host, path, 0);
+    route_handler_t *handler = (void *)h2o_create_handler(pathconf, sizeof(*handler));
+    handler->super.on_req = on_route_req;
+    handler->route = route;
+    route_logger_t *logger = (void *)h2o_create_logger(pathconf, sizeof(*logger));
+    logger->super.log_access = on_route_log;
+    logger->route = route;
+    if (plane->access_log != NULL)
+        h2o_access_log_register(pathconf, plane->access_log);
+    return pathconf;
+}
+
+/* ---- admin authentication ---- */
+
+typedef struct st_auth_handler_t {
+    h2o_handler_t super;
+    server_t *server;
+} auth_handler_t;
+
+static int on_auth_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    server_t *server = ((auth_handler_t *)self)->server;
+    ssize_t idx = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
+    htpasswd_t *table = atomic_load(&server->htpasswd);
+    if (idx >= 0 && htpasswd_verify_basic(table, req->headers.entries[idx].value.base, req->headers.entries[idx].value.len))
+        return -1;
+    metrics_counter_inc(metrics_counter("edge_admin_auth_failures_total", "Admin requests refused for missing or wrong credentials",
+                                        idx >= 0 ? "reason=\"wrong\"" : "reason=\"missing\""));
+    respond_add_header(req, "WWW-Authenticate", "Basic realm=\"Bouncer API\"");
+    static const char body[] = "Unauthorized\n";
+    respond_text(req, 401, "Unauthorized", "text/plain; charset=utf-8", body, sizeof(body) - 1);
+    return 0;
+}
+
+/* ---- server's own routes ---- */
+
+typedef struct st_simple_handler_t {
+    h2o_handler_t super;
+    server_t *server;
+} simple_handler_t;
+
+static int on_metrics_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    size_t len;
+    char *text = metrics_render(&len);
+    if (text == NULL) {
+        respond_text(req, 500, "Internal Server Error", "text/plain", "out of memory\n", 14);
+        return 0;
+    }
+    char *copy = h2o_mem_alloc_pool(&req->pool, len + 1);
+    memcpy(copy, text, len);
+    free(text);
+    respond_text(req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", copy, len);
+    return 0;
+}
+
+static int on_not_found_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    static const char body[] = "Not Found\n";
+    respond_text(req, 404, "Not Found", "text/plain; charset=utf-8", body, sizeof(body) - 1);
+    return 0;
+}
+
+static void add_simple_route(plane_t *plane, const char *path, const char *name, int (*on_req)(h2o_handler_t *, h2o_req_t *))
+{
+    h2o_pathconf_t *pathconf = add_route(&plane->super, path, name);
+    if (pathconf == NULL)
+        return;
+    simple_handler_t *handler = (void *)h2o_create_handler(pathconf, sizeof(*handler));
+    handler->super.on_req = on_req;
+    handler->server = plane->server;
+}
+
+/* ---- listeners ---- */
+
+static SSL_CTX *create_ssl_ctx(const config_listen_t *conf, char *err, size_t errlen)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (ctx == NULL)
+        goto Error;
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    if (SSL_CTX_use_certificate_chain_file(ctx, conf->certificate) != 1) {
+        snprintf(err, errlen, "listener %s: cannot load certificate %s: %s", conf->address, conf->certificate,
+                 ERR_reason_error_string(ERR_get_error()));
+        goto Error;
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx, conf->key, SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+        snprintf(err, errlen, "listener %s: cannot load key %s or it does not match the certificate: %s", conf->address, conf->key,
+                 ERR_reason_error_string(ERR_get_error()));
+        goto Error;
+    }
+    h2o_ssl_register_alpn_protocols(ctx, conf->http2 ? h2o_http2_alpn_protocols : http1_only_alpn);
+    return ctx;
+Error:
+    if (ctx == NULL)
+        snprintf(err, errlen, "cannot create a TLS context");
+    SSL_CTX_free(ctx);
+    return NULL;
+}
+
+static int bind_listener(const config_listen_t *conf, char *err, size_t errlen)
+{
+    int fd = socket(conf->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0), on = 1;
+    if (fd < 0) {
+        snprintf(err, errlen, "listener %s: socket: %s", conf->address, strerror(errno));
+        return -1;
+    }
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on));
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+    if (conf->addr.ss_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+    if (bind(fd, (const struct sockaddr *)&conf->addr, conf->addrlen) != 0 || listen(fd, SOMAXCONN) != 0) {
+        snprintf(err, errlen, "cannot listen on %s: %s", conf->address, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int plane_init(server_t *server, plane_t *plane, const char *name, const config_listen_t *listens, size_t num_listens,
+                      unsigned threads, char *err, size_t errlen)
+{
+    const config_t *config = server->config;
+    plane->super.add = add_route;
+    plane->server = server;
+    plane->name = name;
+    plane->num_threads = threads;
+    h2o_config_init(&plane->gc);
+    plane->gc.max_request_entity_size = config->server.max_request_body;
+    plane->gc.http1.req_timeout = config->server.request_timeout_ms;
+    plane->gc.http1.upgrade_to_http2 = 0;
+    plane->gc.http2.idle_timeout = config->server.http2_idle_timeout_ms;
+    plane->gc.http2.graceful_shutdown_timeout = config->server.shutdown_timeout_ms;
+    plane->gc.server_name = h2o_iovec_init(H2O_STRLIT("edge"));
+    plane->host = h2o_config_register_host(&plane->gc, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+
+    char labels[64];
+    snprintf(labels, sizeof(labels), "listener=\"%s\"", name);
+    plane->inflight = metrics_gauge("edge_http_requests_in_flight", "Requests being handled", labels);
+    plane->connections = metrics_gauge("edge_http_connections", "Open client connections", labels);
+    plane->accepted = metrics_counter("edge_http_connections_accepted_total", "Connections accepted", labels);
+    plane->refused = metrics_counter("edge_http_connections_refused_total", "Connections closed at once because max_connections was reached",
+                                     labels);
+    if (strcmp(name, "public") == 0 && config->server.access_log != NULL) {
+        plane->access_log = h2o_access_log_open_handle(
+            config->server.access_log, "%h %l %u %t \"%r\" %s %b \"%{Referer}i\" \"%{User-agent}i\"", H2O_LOGCONF_ESCAPE_APACHE);
+        if (plane->access_log == NULL) {
+            snprintf(err, errlen, "cannot open access log %s", config->server.access_log);
+            return -1;
+        }
+    }
+
+    if ((plane->listeners = calloc(num_listens, sizeof(*plane->listeners))) == NULL)
+        goto Oom;
+    plane->num_listeners = num_listens;
+    for (size_t i = 0; i < num_listens; ++i) {
+        listener_t *l = &plane->listeners[i];
+        l->conf = &listens[i];
+        if ((l->fds = malloc(threads * sizeof(int))) == NULL)
+            goto Oom;
+        for (unsigned t = 0; t < threads; ++t)
+            l->fds[t] = -1;
+        if (listens[i].certificate != NULL && (l->ssl_ctx = create_ssl_ctx(&listens[i], err, errlen)) == NULL)
+            return -1;
+        if (listens[i].http2 && listens[i].certificate == NULL) {
+            snprintf(err, errlen, "listener %s: http2 needs tls (HTTP/2 is only offered through ALPN)", listens[i].address);
+            return -1;
+        }
+        for (unsigned t = 0; t < threads; ++t)
+            if ((l->fds[t] = bind_listener(&listens[i], err, errlen)) < 0)
+                return -1;
+    }
+    if ((plane->workers = calloc(threads, sizeof(*plane->workers))) == NULL)
+        goto Oom;
+    return 0;
+Oom:
+    snprintf(err, errlen, "out of memory");
+    return -1;
+}
+
+server_t *server_create(const config_t *config, htpasswd_t *htpasswd, char *err, size_t errlen)
+{
+    server_t *server = calloc(1, sizeof(*server));
+    if (server == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    server->config = config;
+    atomic_store(&server->htpasswd, htpasswd);
+    if (plane_init(server, &server->public_plane, "public", config->server.listen, config->server.listen_count,
+                   config->server.threads, err, errlen) != 0 ||
+        plane_init(server, &server->admin_plane, "admin", config->admin.listen, config->admin.listen_count, 1, err, errlen) != 0) {
+        server_destroy(server);
+        return NULL;
+    }
+    return server;
+}
+
+route_registrar_t *server_public_routes(server_t *server)
+{
+    return &server->public_plane.super;
+}
+
+route_registrar_t *server_admin_routes(server_t *server)
+{
+    return &server->admin_plane.super;
+}
+
+void server_set_htpasswd(server_t *server, htpasswd_t *htpasswd)
+{
+    htpasswd_t *old = atomic_exchange(&server->htpasswd, htpasswd);
+    /* A request on the admin thread may still be verifying against the old table: keep it until exit. */
+    if (server->num_retired < sizeof(server->retired_htpasswd) / sizeof(server->retired_htpasswd[0]))
+        server->retired_htpasswd[server->num_retired++] = old;
+    else
+        htpasswd_destroy(old); /* after 8 reloads the oldest has long been unused */
+}
+
+/* ---- worker threads ---- */
+
+static void on_wakeup(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+    while (!h2o_linklist_is_empty(messages)) {
+        h2o_multithread_message_t *msg = H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, messages->next);
+        h2o_linklist_unlink(&msg->link);
+    }
+}
+
+static int all_connections_idle(worker_t *worker)
+{
+    for (h2o_linklist_t *node = worker->conns.next; node != &worker->conns; node = node->next) {
+        conn_t *conn = H2O_STRUCT_FROM_MEMBER(conn_t, link, node);
+        if (conn->inflight != 0 || (conn->sock->input != NULL && conn->sock->input->size != 0))
+            return 0;
+    }
+    return 1;
+}
+
+static void on_drain_poll(h2o_timeout_entry_t *entry)
+{
+    worker_t *worker = H2O_STRUCT_FROM_MEMBER(worker_t, poll_entry, entry);
+    /* Idle keep-alive connections wait on the HTTP/1 request timeout: expire it now. */
+    if (all_connections_idle(worker))
+        worker->ctx.http1.req_timeout.timeout = 0;
+    h2o_timeout_link(worker->ctx.loop, &worker->poll_timeout, &worker->poll_entry);
+}
+
+static void *worker_main(void *arg)
+{
+    worker_t *worker = arg;
+    plane_t *plane = worker->plane;
+    server_t *server = plane->server;
+
+    h2o_context_init(&worker->ctx, h2o_evloop_create(), &plane->gc);
+    h2o_multithread_register_receiver(worker->ctx.queue, &worker->wakeup, on_wakeup);
+    h2o_linklist_init_anchor(&worker->conns);
+    for (size_t i = 0; i < plane->num_listeners; ++i) {
+        listener_t *l = &plane->listeners[i];
+        worker->accept_ctxs[i] = (h2o_accept_ctx_t){.ctx = &worker->ctx, .hosts = plane->gc.hosts, .ssl_ctx = l->ssl_ctx};
+        h2o_socket_t *sock = h2o_evloop_socket_create(worker->ctx.loop, l->fds[worker->index], H2O_SOCKET_FLAG_DONT_READ);
+        l->fds[worker->index] = -1; /* now owned by the socket */
+        sock->data = worker;
+        worker->listen_socks[i] = sock;
+        h2o_socket_read_start(sock, on_accept);
+    }
+
+    while (!atomic_load(&server->stopping))
+        h2o_evloop_run(worker->ctx.loop, INT32_MAX);
+
+    /* graceful shutdown: stop accepting, let in-flight requests finish, close idle connections */
+    for (size_t i = 0; i < plane->num_listeners; ++i) {
+        h2o_socket_read_stop(worker->listen_socks[i]);
+        h2o_socket_close(worker->listen_socks[i]);
+        worker->listen_socks[i] = NULL;
+    }
+    h2o_context_request_shutdown(&worker->ctx);
+    h2o_timeout_init(worker->ctx.loop, &worker->poll_timeout, DRAIN_POLL_MS);
+    worker->poll_entry.cb = on_drain_poll;
+    h2o_timeout_link(worker->ctx.loop, &worker->poll_timeout, &worker->poll_entry);
+    while (worker->num_conns != 0 && h2o_now(worker->ctx.loop) < server->deadline_ms)
+        h2o_evloop_run(worker->ctx.loop, DRAIN_POLL_MS);
+    if (worker->num_conns != 0)
+        log_warn("server", "%s worker %u: %zu connections still open at the shutdown deadline", plane->name, worker->index,
+                 worker->num_conns);
+    h2o_timeout_unlink(&worker->poll_entry);
+    return NULL;
+}
+
+static int plane_start(plane_t *plane)
+{
+    for (unsigned t = 0; t < plane->num_threads; ++t) {
+        worker_t *w = &plane->workers[t];
+        w->plane = plane;
+        w->index = t;
+        w->listen_socks = calloc(plane->num_listeners, sizeof(*w->listen_socks));
+        w->accept_ctxs = calloc(plane->num_listeners, sizeof(*w->accept_ctxs));
+        if (w->listen_socks == NULL || w->accept_ctxs == NULL)
+            return -ENOMEM;
+        int ret = pthread_create(&w->tid, NULL, worker_main, w);
+        if (ret != 0)
+            return -ret;
+        w->started = 1;
+    }
+    return 0;
+}
+
+int server_start(server_t *server)
+{
+    plane_t *admin = &server->admin_plane;
+    add_simple_route(admin, "/metrics", "metrics", on_metrics_req);
+    add_simple_route(admin, "/", "other", on_not_found_req);
+    /* the credentials check must run before any admin route: h2o matches the longest path, so it
+     * is added as the first handler of every admin pathconf */
+    for (size_t i = 0; i < admin->host->paths.size; ++i) {
+        h2o_pathconf_t *pathconf = &admin->host->paths.entries[i];
+        auth_handler_t *auth = (void *)h2o_create_handler(pathconf, sizeof(*auth));
+        auth->super.on_req = on_auth_req;
+        auth->server = server;
+        /* move it to the front so it runs before the route's own handler */
+        memmove(pathconf->handlers.entries + 1, pathconf->handlers.entries, (pathconf->handlers.size - 1) * sizeof(h2o_handler_t *));
+        pathconf->handlers.entries[0] = &auth->super;
+    }
+    int ret;
+    if ((ret = plane_start(&server->public_plane)) != 0 || (ret = plane_start(admin)) != 0) {
+        server_stop(server);
+        return ret;
+    }
+    return 0;
+}
+
+void server_stop(server_t *server)
+{
+    if (server->deadline_ms != 0)
+        return;
+    /* h2o's loop clock is wall-clock milliseconds */
+    struct timeval now;
+    gettimeofday(&now, NULL);
+    server->deadline_ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_usec / 1000 + server->config->server.shutdown_timeout_ms;
+    atomic_store(&server->stopping, 1);
+    plane_t *planes[] = {&server->public_plane, &server->admin_plane};
+    for (size_t p = 0; p < 2; ++p)
+        for (unsigned t = 0; t < planes[p]->num_threads; ++t)
+            if (planes[p]->workers[t].started)
+                h2o_multithread_send_message(&planes[p]->workers[t].wakeup, NULL);
+}
+
+size_t server_wait(server_t *server)
+{
+    plane_t *planes[] = {&server->public_plane, &server->admin_plane};
+    size_t left = 0;
+    for (size_t p = 0; p < 2; ++p) {
+        for (unsigned t = 0; t < planes[p]->num_threads; ++t) {
+            worker_t *w = &planes[p]->workers[t];
+            if (w->started) {
+                pthread_join(w->tid, NULL);
+                left += w->num_conns;
+            }
+        }
+    }
+    return left;
+}
+
+static void plane_dispose(plane_t *plane)
+{
+    for (size_t i = 0; i < plane->num_listeners; ++i) {
+        listener_t *l = &plane->listeners[i];
+        for (unsigned t = 0; l->fds != NULL && t < plane->num_threads; ++t)
+            if (l->fds[t] >= 0)
+                close(l->fds[t]);
+        free(l->fds);
+        SSL_CTX_free(l->ssl_ctx);
+    }
+    free(plane->listeners);
+    for (unsigned t = 0; plane->workers != NULL && t < plane->num_threads; ++t) {
+        free(plane->workers[t].listen_socks);
+        free(plane->workers[t].accept_ctxs);
+    }
+    free(plane->workers);
+    while (plane->routes != NULL) {
+        route_t *r = plane->routes;
+        plane->routes = r->next;
+        free(r->name);
+        free(r);
+    }
+    if (plane->host != NULL)
+        h2o_config_dispose(&plane->gc);
+}
+
+void server_destroy(server_t *server)
+{
+    if (server == NULL)
+        return;
+    plane_dispose(&server->public_plane);
+    plane_dispose(&server->admin_plane);
+    htpasswd_destroy(atomic_load(&server->htpasswd));
+    for (size_t i = 0; i < server->num_retired; ++i)
+        htpasswd_destroy(server->retired_htpasswd[i]);
+    free(server);
+}

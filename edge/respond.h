@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: MIT
+/*
+ * respond: the one way edge's h2o glue answers a request with a small in-memory body.
+ *
+ * It always sets Content-Length (h2o_send_inline alone would answer HTTP/1.1 with a chunked body,
+ * which Crashpad's transport cannot read) and copies the body into the request's pool.
+ * Header-only because both the server and the modules' handler files use it; only h2o glue
+ * files include it. Must be called on the request's worker thread.
+ */
+#ifndef edge__edge_respond_h
+#define edge__edge_respond_h
+
+#include <string.h>
+#include <h2o.h>
+
+static inline void respond_text(h2o_req_t *req, int status, const char *reason, const char *content_type, const char *body,
+                                size_t len)
+{
+    req->res.status = status;
+    req->res.reason = reason;
+    req->res.content_length = len;
+    if (content_type != NULL)
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type, strlen(content_type));
+    h2o_send_inline(req, body, len);
+}
+
+/** Adds a response header by name (for names that have no h2o token). Both strings must outlive the request. */
+static inline void respond_add_header(h2o_req_t *req, const char *name, const char *value)
+{
+    h2o_add_header_by_str(&req->pool, &req->res.headers, name, strlen(name), 0, NULL, value, strlen(value));
+}
+
+#endif

@@ -1,0 +1,31 @@
+#!/bin/sh
+# Installs everything edge needs to build, test and benchmark on Debian 12, from Debian's
+# packages only. Idempotent: packages already present are left alone. Run as root.
+set -eu
+
+PACKAGES="
+build-essential cmake pkg-config git ca-certificates
+libh2o-evloop-dev libssl-dev liblmdb-dev lmdb-utils libmaxminddb-dev zlib1g-dev libyaml-dev
+libjansson-dev libcurl4-openssl-dev libcrypt-dev libcmocka-dev
+clang libclang-rt-14-dev
+python3 curl openssl apache2-utils libmaxmind-db-writer-perl
+"
+# tools for benchmarks (tests/bench) and packaging
+PACKAGES_EXTRA="wrk nginx-light dpkg-dev file"
+
+missing=""
+for p in $PACKAGES $PACKAGES_EXTRA; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+if [ -n "$missing" ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $missing
+fi
+# nginx-light may start a system nginx on port 80; the benchmarks start their own.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet nginx 2>/dev/null; then
+    systemctl stop nginx || true
+fi
