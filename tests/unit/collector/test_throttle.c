@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
+#include <pthread.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -830,6 +831,63 @@ static void test_mozilla_rules(void **state)
     throttle_rules_destroy(rules);
 }
 
+typedef struct st_worker_t {
+    const throttle_rules_t *rules;
+    size_t mismatches;
+    size_t accepted;
+} worker_t;
+
+/* Evaluates a mix of crashes whose outcome is fixed, plus real draws, many times over. */
+static void *on_worker(void *arg)
+{
+    worker_t *w = arg;
+    const char *const *hang = CRASH("ProductName", "Firefox", "HangID", "1");
+    const char *const *nightly = CRASH("ProductName", "Firefox", "ReleaseChannel", "nightly", "BuildID", "20251201093000");
+    const char *const *esr81 = CRASH("ProductName", "Firefox", "ReleaseChannel", "esr", "TelemetryEnvironment",
+                                     "{\"system\":{\"os\":{\"name\":\"Windows_NT\",\"windowsBuildNumber\":9600}}}");
+    const char *const *release = CRASH("ProductName", "Firefox", "ReleaseChannel", "release");
+    for (size_t i = 0; i < 20000; ++i) {
+        const char *name;
+        w->mismatches += eval(w->rules, hang, 0.5, &name) != THROTTLE_REJECT || strcmp(name, "has_hangid_and_browser") != 0;
+        w->mismatches += eval(w->rules, nightly, 0.5, &name) != THROTTLE_ACCEPT || strcmp(name, "is_nightly") != 0;
+        w->mismatches +=
+            eval(w->rules, esr81, 0.9, &name) != THROTTLE_REJECT || strcmp(name, "is_firefox_esr_unsupported_windows") != 0;
+        w->accepted += throttle_decide((void *)w->rules, get_annotation, (void *)release, &name) == THROTTLE_ACCEPT;
+    }
+    return NULL;
+}
+
+static void test_concurrent(void **state)
+{
+    char path[512];
+    const char *src = getenv("EDGE_SOURCE_DIR");
+    assert_non_null(src);
+    snprintf(path, sizeof(path), "%s/data/throttle-mozilla.yaml", src);
+    throttle_rules_t *rules = NULL;
+    conf_error_t err = {{0}};
+    if (throttle_rules_load(path, &rules, &err) != 0)
+        fail_msg("%s", err.msg);
+
+    enum { THREADS = 4 };
+    pthread_t threads[THREADS];
+    worker_t workers[THREADS];
+    for (size_t i = 0; i < THREADS; ++i) {
+        workers[i] = (worker_t){.rules = rules};
+        assert_int_equal(pthread_create(&threads[i], NULL, on_worker, &workers[i]), 0);
+    }
+    for (size_t i = 0; i < THREADS; ++i) {
+        assert_int_equal(pthread_join(threads[i], NULL), 0);
+        assert_int_equal(workers[i].mismatches, 0);
+        /* 10% of 20000 release Firefox crashes, within 5 standard deviations (~42) */
+        if (workers[i].accepted < 2000 - 212 || workers[i].accepted > 2000 + 212)
+            fail_msg("thread %zu accepted %zu of 20000 at 10%%", i, workers[i].accepted);
+    }
+    /* each thread seeds its own generator: identical sequences would be a seeding bug */
+    assert_true(workers[0].accepted != workers[1].accepted || workers[1].accepted != workers[2].accepted ||
+                workers[2].accepted != workers[3].accepted);
+    throttle_rules_destroy(rules);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -854,6 +912,7 @@ int main(void)
         cmocka_unit_test(test_full_key_path),
         cmocka_unit_test(test_rules_file),
         cmocka_unit_test(test_mozilla_rules),
+        cmocka_unit_test(test_concurrent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
