@@ -164,12 +164,29 @@ static void set_error(char *err, size_t err_size, const char *fmt, ...)
     va_end(args);
 }
 
-/* Reads a 2-character string at the given path of an entry; returns 1 and fills code[0..1] if there is one. */
+/*
+ * Reads a 2-character string at the given path of an entry. Returns 1 and fills code[0..1] if there
+ * is one, 0 if the path is absent or holds something else, -1 if the data there is corrupt.
+ */
 static int get_code(MMDB_entry_s *entry, char code[2], const char *key1, const char *key2)
 {
     MMDB_entry_data_s data;
     int rc = key2 != NULL ? MMDB_get_value(entry, &data, key1, key2, NULL) : MMDB_get_value(entry, &data, key1, NULL);
-    if (rc != MMDB_SUCCESS || !data.has_data || data.type != MMDB_DATA_TYPE_UTF8_STRING || data.data_size != 2)
+    switch (rc) {
+    case MMDB_SUCCESS:
+        break;
+    case MMDB_LOOKUP_PATH_DOES_NOT_MATCH_DATA_ERROR:
+    case MMDB_INVALID_LOOKUP_PATH_ERROR:
+        return 0; /* e.g. "country" is a string in this record, not a map */
+    default:
+        return -1;
+    }
+    if (!data.has_data)
+        return 0;
+    /* libmaxminddb returns undefined extended types as they are: only a corrupt file has them. */
+    if (data.type > MMDB_DATA_TYPE_FLOAT)
+        return -1;
+    if (data.type != MMDB_DATA_TYPE_UTF8_STRING || data.data_size != 2)
         return 0;
     code[0] = data.utf8_string[0];
     code[1] = data.utf8_string[1];
@@ -180,10 +197,10 @@ static int get_code(MMDB_entry_s *entry, char code[2], const char *key1, const c
 static shape_t classify_entry(MMDB_entry_s *entry)
 {
     char code[2];
-    if (get_code(entry, code, "country", "iso_code") || get_code(entry, code, "registered_country", "iso_code") ||
-        get_code(entry, code, "continent", "code"))
+    if (get_code(entry, code, "country", "iso_code") == 1 || get_code(entry, code, "registered_country", "iso_code") == 1 ||
+        get_code(entry, code, "continent", "code") == 1)
         return SHAPE_GEOIP2;
-    if (get_code(entry, code, "country_code", NULL))
+    if (get_code(entry, code, "country_code", NULL) == 1)
         return SHAPE_FLAT;
     return SHAPE_NONE;
 }
@@ -443,18 +460,24 @@ geo_status_t geo_lookup(const geo_t *geo, const struct sockaddr *addr, geo_locat
         return GEO_NOT_FOUND;
 
     /* Read the codes in the database's shape: a continent given by the database wins over the table. */
+    int rc;
     if (geo->shape == SHAPE_GEOIP2) {
-        if (get_code(&result.entry, code, "continent", "code"))
+        if ((rc = get_code(&result.entry, code, "continent", "code")) == 1)
             take_continent(out, code);
-        if (get_code(&result.entry, code, "country", "iso_code"))
+        if (rc >= 0 && (rc = get_code(&result.entry, code, "country", "iso_code")) == 1)
             take_country(out, code);
-        if (out->country[0] == '\0' && get_code(&result.entry, code, "registered_country", "iso_code"))
+        if (rc >= 0 && out->country[0] == '\0' && (rc = get_code(&result.entry, code, "registered_country", "iso_code")) == 1)
             take_country(out, code);
     } else {
-        if (get_code(&result.entry, code, "continent_code", NULL))
+        if ((rc = get_code(&result.entry, code, "continent_code", NULL)) == 1)
             take_continent(out, code);
-        if (get_code(&result.entry, code, "country_code", NULL))
+        if (rc >= 0 && (rc = get_code(&result.entry, code, "country_code", NULL)) == 1)
             take_country(out, code);
+    }
+    if (rc < 0) {
+        out->country[0] = '\0';
+        out->continent[0] = '\0';
+        return GEO_DB_ERROR;
     }
     if (out->continent[0] == '\0' && out->country[0] != '\0')
         memcpy(out->continent, geo_country_continent(out->country), 3);

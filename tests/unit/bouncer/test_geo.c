@@ -66,7 +66,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     static const char *const names[] = {"geoip2.mmdb", "flat.mmdb", "ipv4.mmdb", "asn.mmdb", "garbage.mmdb", "empty.mmdb",
-                                         "truncated.mmdb", NULL};
+                                         "truncated.mmdb", "corrupt.mmdb", NULL};
     char path[PATH_MAX];
     for (size_t i = 0; names[i] != NULL; ++i) {
         snprintf(path, sizeof(path), "%s/%s", tmpdir, names[i]);
@@ -338,6 +338,33 @@ static void test_open_errors(void **state)
     }
 }
 
+/* A record whose data is corrupt answers GEO_DB_ERROR; the rest of the database still works. */
+static void test_corrupt_record(void **state)
+{
+    char src[PATH_MAX], path[PATH_MAX], buf[8192];
+    path_in(src, sizeof(src), fixtures, "flat.mmdb");
+    FILE *fp = fopen(src, "rb");
+    assert_non_null(fp);
+    size_t n = fread(buf, 1, sizeof(buf), fp);
+    fclose(fp);
+    assert_true(n > 0 && n < sizeof(buf));
+
+    /* The string "FR" (control byte 0x42) becomes an extended type that does not exist. */
+    char *fr = memmem(buf, n, "\x42" "FR", 3);
+    assert_non_null(fr);
+    assert_null(memmem(fr + 1, n - (size_t)(fr + 1 - buf), "\x42" "FR", 3));
+    fr[0] = 0x00;
+    fr[1] = (char)0xff;
+    path_in(path, sizeof(path), tmpdir, "corrupt.mmdb");
+    write_file(path, buf, n);
+
+    geo_t *geo = NULL;
+    assert_int_equal(geo_open(path, &geo, NULL, 0), 0);
+    expect(geo, "192.0.2.1", GEO_DB_ERROR, "", "");
+    expect(geo, "198.51.100.1", GEO_FOUND, "EG", "AF");
+    geo_destroy(geo);
+}
+
 /* Known answers from MaxMind's test database and the iptoasn data, when present. */
 static void test_shared_testdata(void **state)
 {
@@ -445,7 +472,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_country_table), cmocka_unit_test(test_geoip2_fixture), cmocka_unit_test(test_flat_fixture),
-        cmocka_unit_test(test_ipv4_fixture),  cmocka_unit_test(test_empty_handle),   cmocka_unit_test(test_open_errors),
+        cmocka_unit_test(test_ipv4_fixture),  cmocka_unit_test(test_empty_handle),   cmocka_unit_test(test_open_errors), cmocka_unit_test(test_corrupt_record),
         cmocka_unit_test(test_shared_testdata), cmocka_unit_test(test_default_database), cmocka_unit_test(test_threads),
         cmocka_unit_test(test_status_names),
     };
