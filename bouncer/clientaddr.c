@@ -204,8 +204,8 @@ int clientaddr_list_add(clientaddr_list_t *list, const char *cidr, size_t len, c
             prefix = prefix * 10 + (unsigned)(*p - '0');
         }
         if (prefix > max_prefix) {
-            set_error(err, err_size, "\"%.*s\": prefix length %u exceeds %u for an %s address", (int)len, cidr, prefix,
-                      max_prefix, is_v4 ? "IPv4" : "IPv6");
+            set_error(err, err_size, "\"%.*s\": prefix length %u exceeds %u for an %s address", (int)len, cidr, prefix, max_prefix,
+                      is_v4 ? "IPv4" : "IPv6");
             ret = -EINVAL;
             goto Exit;
         }
@@ -221,8 +221,8 @@ int clientaddr_list_add(clientaddr_list_t *list, const char *cidr, size_t len, c
     if (memcmp(net, block.addr, 16) != 0) {
         char text[INET6_ADDRSTRLEN];
         inet_ntop(is_v4 ? AF_INET : AF_INET6, is_v4 ? net + 12 : net, text, sizeof(text));
-        set_error(err, err_size, "\"%.*s\": address has bits set past the /%u prefix (did you mean %s/%u?)", (int)len, cidr,
-                  prefix, text, prefix);
+        set_error(err, err_size, "\"%.*s\": address has bits set past the /%u prefix (did you mean %s/%u?)", (int)len, cidr, prefix,
+                  text, prefix);
         ret = -EINVAL;
         goto Exit;
     }
@@ -336,8 +336,9 @@ int clientaddr_resolve_headers(const clientaddr_list_t *trusted, const struct so
         ret = -EAFNOSUPPORT;
         goto Exit;
     }
-    from_bytes(bytes, peer->sa_family == AF_INET ? ((const struct sockaddr_in *)peer)->sin_port
-                                                 : ((const struct sockaddr_in6 *)peer)->sin6_port,
+    from_bytes(bytes,
+               peer->sa_family == AF_INET ? ((const struct sockaddr_in *)peer)->sin_port
+                                          : ((const struct sockaddr_in6 *)peer)->sin6_port,
                out);
     if (!bytes_trusted(trusted, bytes))
         goto Exit;

@@ -49,6 +49,7 @@ static const char *const continent_codes[] = {NULL, "AF", "AN", "AS", "EU", "NA"
  * ISO 3166-1 alpha-2 -> continent, following the GeoNames assignment that MaxMind's databases use.
  * All 249 assigned codes, plus XK (Kosovo), which GeoIP databases emit.
  */
+// clang-format off
 #define CC(a, b, cont) [((a) - 'A') * 26 + ((b) - 'A')] = CONT_##cont
 static const unsigned char country_table[26 * 26] = {
     CC('A', 'D', EU), CC('A', 'E', AS), CC('A', 'F', AS), CC('A', 'G', NA), CC('A', 'I', NA), CC('A', 'L', EU),
@@ -95,6 +96,7 @@ static const unsigned char country_table[26 * 26] = {
     CC('Y', 'T', AF), CC('Z', 'A', AF), CC('Z', 'M', AF), CC('Z', 'W', AF),
 };
 #undef CC
+// clang-format on
 
 /* Returns the table index of a two-letter code (either case), or -1. */
 static int country_index(const char *cc)
@@ -431,7 +433,8 @@ geo_status_t geo_lookup(const geo_t *geo, const struct sockaddr *addr, geo_locat
     struct sockaddr_in v4;
     MMDB_lookup_result_s result;
     char code[2];
-    int mmdb_error = MMDB_SUCCESS;
+    int mmdb_error = MMDB_SUCCESS, rc;
+    geo_status_t status = GEO_NOT_FOUND;
 
     out->country[0] = '\0';
     out->continent[0] = '\0';
@@ -446,21 +449,21 @@ geo_status_t geo_lookup(const geo_t *geo, const struct sockaddr *addr, geo_locat
             addr = (const struct sockaddr *)&v4;
         }
     } else if (addr->sa_family != AF_INET) {
-        return GEO_BAD_ADDRESS;
+        status = GEO_BAD_ADDRESS;
+        goto Exit;
     }
     if (geo->shape == SHAPE_NONE)
-        return GEO_NOT_FOUND;
+        goto Exit;
 
     result = MMDB_lookup_sockaddr(&geo->mmdb, addr, &mmdb_error);
-    if (mmdb_error == MMDB_IPV6_LOOKUP_IN_IPV4_DATABASE_ERROR)
-        return GEO_BAD_ADDRESS;
-    if (mmdb_error != MMDB_SUCCESS)
-        return GEO_DB_ERROR;
+    if (mmdb_error != MMDB_SUCCESS) {
+        status = mmdb_error == MMDB_IPV6_LOOKUP_IN_IPV4_DATABASE_ERROR ? GEO_BAD_ADDRESS : GEO_DB_ERROR;
+        goto Exit;
+    }
     if (!result.found_entry)
-        return GEO_NOT_FOUND;
+        goto Exit;
 
     /* Read the codes in the database's shape: a continent given by the database wins over the table. */
-    int rc;
     if (geo->shape == SHAPE_GEOIP2) {
         if ((rc = get_code(&result.entry, code, "continent", "code")) == 1)
             take_continent(out, code);
@@ -477,10 +480,14 @@ geo_status_t geo_lookup(const geo_t *geo, const struct sockaddr *addr, geo_locat
     if (rc < 0) {
         out->country[0] = '\0';
         out->continent[0] = '\0';
-        return GEO_DB_ERROR;
+        status = GEO_DB_ERROR;
+        goto Exit;
     }
     if (out->continent[0] == '\0' && out->country[0] != '\0')
         memcpy(out->continent, geo_country_continent(out->country), 3);
+    if (out->country[0] != '\0' || out->continent[0] != '\0')
+        status = GEO_FOUND;
 
-    return out->country[0] != '\0' || out->continent[0] != '\0' ? GEO_FOUND : GEO_NOT_FOUND;
+Exit:
+    return status;
 }

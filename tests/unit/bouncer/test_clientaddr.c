@@ -334,8 +334,7 @@ static void test_resolve_peer_details(void **state)
     assert_int_equal(clientaddr_resolve(list, (struct sockaddr *)&p, "203.0.113.9:80", 14, &out), CLIENTADDR_FROM_FORWARDED);
     assert_int_equal(port_of(&out), 0);
     /* The header is a view: bytes past xff_len are not read. */
-    assert_int_equal(clientaddr_resolve(list, (struct sockaddr *)&p, "203.0.113.9, 10.1.1.1", 11, &out),
-                     CLIENTADDR_FROM_FORWARDED);
+    assert_int_equal(clientaddr_resolve(list, (struct sockaddr *)&p, "203.0.113.9, 10.1.1.1", 11, &out), CLIENTADDR_FROM_FORWARDED);
     char buf[INET6_ADDRSTRLEN];
     assert_string_equal(fmt(&out, buf, sizeof(buf)), "203.0.113.9");
 
@@ -425,10 +424,14 @@ static void test_resolve_huge(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_list_parse),     cmocka_unit_test(test_list_odd_prefixes),
-        cmocka_unit_test(test_list_errors),    cmocka_unit_test(test_parse_entry),
-        cmocka_unit_test(test_resolve),        cmocka_unit_test(test_resolve_peer_details),
-        cmocka_unit_test(test_resolve_multiple_headers), cmocka_unit_test(test_resolve_huge),
+        cmocka_unit_test(test_list_parse),
+        cmocka_unit_test(test_list_odd_prefixes),
+        cmocka_unit_test(test_list_errors),
+        cmocka_unit_test(test_parse_entry),
+        cmocka_unit_test(test_resolve),
+        cmocka_unit_test(test_resolve_peer_details),
+        cmocka_unit_test(test_resolve_multiple_headers),
+        cmocka_unit_test(test_resolve_huge),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

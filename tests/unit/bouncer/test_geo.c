@@ -65,8 +65,8 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-    static const char *const names[] = {"geoip2.mmdb", "flat.mmdb", "ipv4.mmdb", "asn.mmdb", "garbage.mmdb", "empty.mmdb",
-                                         "truncated.mmdb", "corrupt.mmdb", NULL};
+    static const char *const names[] = {"geoip2.mmdb", "flat.mmdb",      "ipv4.mmdb",    "asn.mmdb", "garbage.mmdb",
+                                        "empty.mmdb",  "truncated.mmdb", "corrupt.mmdb", NULL};
     char path[PATH_MAX];
     for (size_t i = 0; names[i] != NULL; ++i) {
         snprintf(path, sizeof(path), "%s/%s", tmpdir, names[i]);
@@ -191,14 +191,14 @@ static void test_geoip2_fixture(void **state)
     expect(geo, "192.0.2.1", GEO_FOUND, "DE", "EU");
     expect(geo, "192.0.2.255", GEO_FOUND, "DE", "EU");
     expect(geo, "::ffff:192.0.2.1", GEO_FOUND, "DE", "EU");
-    expect(geo, "198.51.100.7", GEO_FOUND, "JP", "AS");   /* registered_country, continent from the table */
-    expect(geo, "203.0.113.5", GEO_FOUND, "AU", "OC");    /* continent from the database */
-    expect(geo, "203.0.113.200", GEO_FOUND, "BR", "SA");  /* country only */
-    expect(geo, "10.1.2.3", GEO_FOUND, "", "EU");         /* legacy pseudo-country EU */
-    expect(geo, "3fff::1", GEO_FOUND, "", "AF");          /* continent only */
+    expect(geo, "198.51.100.7", GEO_FOUND, "JP", "AS");  /* registered_country, continent from the table */
+    expect(geo, "203.0.113.5", GEO_FOUND, "AU", "OC");   /* continent from the database */
+    expect(geo, "203.0.113.200", GEO_FOUND, "BR", "SA"); /* country only */
+    expect(geo, "10.1.2.3", GEO_FOUND, "", "EU");        /* legacy pseudo-country EU */
+    expect(geo, "3fff::1", GEO_FOUND, "", "AF");         /* continent only */
     expect(geo, "2001:db8::1", GEO_FOUND, "US", "NA");
     expect(geo, "2001:db8:ffff:ffff::1", GEO_FOUND, "US", "NA");
-    expect(geo, "100.64.1.1", GEO_NOT_FOUND, "", "");     /* ZZ is not a country */
+    expect(geo, "100.64.1.1", GEO_NOT_FOUND, "", ""); /* ZZ is not a country */
     expect(geo, "8.8.8.8", GEO_NOT_FOUND, "", "");
     expect(geo, "192.0.3.0", GEO_NOT_FOUND, "", "");
     expect(geo, "2001:db9::1", GEO_NOT_FOUND, "", "");
@@ -229,7 +229,7 @@ static void test_flat_fixture(void **state)
     expect(geo, "::ffff:192.0.2.1", GEO_FOUND, "FR", "EU");
     expect(geo, "198.51.100.1", GEO_FOUND, "EG", "AF"); /* lowercase in the file */
     expect(geo, "203.0.113.9", GEO_FOUND, "NZ", "OC");
-    expect(geo, "100.64.0.1", GEO_FOUND, "", "AS");     /* legacy pseudo-country AP */
+    expect(geo, "100.64.0.1", GEO_FOUND, "", "AS"); /* legacy pseudo-country AP */
     expect(geo, "2001:db8::5", GEO_FOUND, "CA", "NA");
     expect(geo, "2001:db9::1", GEO_NOT_FOUND, "", "");
     expect(geo, "127.0.0.1", GEO_NOT_FOUND, "", "");
@@ -350,9 +350,15 @@ static void test_corrupt_record(void **state)
     assert_true(n > 0 && n < sizeof(buf));
 
     /* The string "FR" (control byte 0x42) becomes an extended type that does not exist. */
-    char *fr = memmem(buf, n, "\x42" "FR", 3);
+    char *fr = memmem(buf, n,
+                      "\x42"
+                      "FR",
+                      3);
     assert_non_null(fr);
-    assert_null(memmem(fr + 1, n - (size_t)(fr + 1 - buf), "\x42" "FR", 3));
+    assert_null(memmem(fr + 1, n - (size_t)(fr + 1 - buf),
+                       "\x42"
+                       "FR",
+                       3));
     fr[0] = 0x00;
     fr[1] = (char)0xff;
     path_in(path, sizeof(path), tmpdir, "corrupt.mmdb");
@@ -471,10 +477,10 @@ static void test_status_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_country_table), cmocka_unit_test(test_geoip2_fixture), cmocka_unit_test(test_flat_fixture),
-        cmocka_unit_test(test_ipv4_fixture),  cmocka_unit_test(test_empty_handle),   cmocka_unit_test(test_open_errors), cmocka_unit_test(test_corrupt_record),
-        cmocka_unit_test(test_shared_testdata), cmocka_unit_test(test_default_database), cmocka_unit_test(test_threads),
-        cmocka_unit_test(test_status_names),
+        cmocka_unit_test(test_country_table),  cmocka_unit_test(test_geoip2_fixture),  cmocka_unit_test(test_flat_fixture),
+        cmocka_unit_test(test_ipv4_fixture),   cmocka_unit_test(test_empty_handle),    cmocka_unit_test(test_open_errors),
+        cmocka_unit_test(test_corrupt_record), cmocka_unit_test(test_shared_testdata), cmocka_unit_test(test_default_database),
+        cmocka_unit_test(test_threads),        cmocka_unit_test(test_status_names),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
