@@ -1,0 +1,788 @@
+// SPDX-License-Identifier: MIT
+/*
+ * spool_writer: the spool's job queue and its single writer thread (group commit).
+ *
+ * spool_submit() appends a caller-owned job to a FIFO list under a mutex and wakes the writer. The
+ * writer takes the WHOLE list at once, applies every job in one LMDB write transaction, commits
+ * (LMDB fsyncs), and only then calls each job's callback. While it commits, new jobs pile up and
+ * become the next batch, so one fsync serves every crash that arrived during the previous one.
+ *
+ * Failure rules: a batch commits whole or not at all. MDB_MAP_FULL aborts the transaction, doubles
+ * the map (up to map_size_max) and replays the batch. When space really runs out (map at its maximum,
+ * ENOSPC), the puts of the batch fail with SPOOL_FULL and the other jobs (deliveries, deletes, dead
+ * letters: the ones that make room) are replayed alone, so a full spool can still drain. Per-job
+ * outcomes (unknown sequence, duplicate crash id) touch nothing and do not fail the batch.
+ * MDB_PANIC (a failed meta write) makes the writer reopen the environment once per batch.
+ *
+ * Runs on: spool_submit() on any thread; everything else on the writer thread.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "edge/log.h"
+#include "collector/spool_internal.h"
+
+/* ---- jobs ---- */
+
+static void job_init(spool_job_t *job, spool_job_type_t type, spool_job_cb cb, void *data)
+{
+    memset(job, 0, sizeof(*job));
+    job->type = type;
+    job->cb = cb;
+    job->data = data;
+}
+
+static void job_set_id(spool_job_t *job, const char *crash_id)
+{
+    size_t len = crash_id != NULL ? strlen(crash_id) : 0;
+
+    if (len > SPOOL_CRASH_ID_MAX) {
+        job->_status = -EINVAL; /* remembered for spool_submit: never act on a cut id */
+        return;
+    }
+    if (len != 0)
+        memcpy(job->crash_id, crash_id, len);
+    job->crash_id[len] = '\0';
+}
+
+void spool_job_init_put(spool_job_t *job, const char *crash_id, void *blob, size_t blob_len, spool_job_cb cb, void *data)
+{
+    job_init(job, SPOOL_JOB_PUT, cb, data);
+    job_set_id(job, crash_id);
+    job->blob = blob;
+    job->blob_len = blob_len;
+}
+
+void spool_job_init_delivered(spool_job_t *job, uint64_t seq, uint32_t upstreams, spool_job_cb cb, void *data)
+{
+    job_init(job, SPOOL_JOB_DELIVERED, cb, data);
+    job->seq = seq;
+    job->upstreams = upstreams;
+}
+
+void spool_job_init_reschedule(spool_job_t *job, uint64_t seq, int64_t next_attempt_ms, const char *error, size_t error_len,
+                               spool_job_cb cb, void *data)
+{
+    job_init(job, SPOOL_JOB_RESCHEDULE, cb, data);
+    job->seq = seq;
+    job->next_attempt_ms = next_attempt_ms;
+    job->text = error;
+    job->text_len = error != NULL ? error_len : 0;
+}
+
+void spool_job_init_dead(spool_job_t *job, uint64_t seq, const char *reason, size_t reason_len, spool_job_cb cb, void *data)
+{
+    job_init(job, SPOOL_JOB_DEAD, cb, data);
+    job->seq = seq;
+    job->text = reason;
+    job->text_len = reason != NULL ? reason_len : 0;
+}
+
+void spool_job_init_delete(spool_job_t *job, uint64_t seq, spool_job_cb cb, void *data)
+{
+    job_init(job, SPOOL_JOB_DELETE, cb, data);
+    job->seq = seq;
+}
+
+void spool_job_init_requeue(spool_job_t *job, const char *crash_id, spool_job_cb cb, void *data)
+{
+    job_init(job, SPOOL_JOB_REQUEUE, cb, data);
+    job_set_id(job, crash_id);
+}
+
+void spool_job_init_purge(spool_job_t *job, const char *crash_id, spool_job_cb cb, void *data)
+{
+    job_init(job, SPOOL_JOB_PURGE, cb, data);
+    job_set_id(job, crash_id);
+}
+
+/* A crash id is 1..SPOOL_CRASH_ID_MAX visible ASCII characters. */
+static int valid_id(const char *id)
+{
+    size_t i;
+
+    for (i = 0; id[i] != '\0'; ++i)
+        if ((unsigned char)id[i] <= 0x20 || (unsigned char)id[i] >= 0x7f)
+            return 0;
+    return i != 0;
+}
+
+static int job_valid(spool_t *spool, const spool_job_t *job)
+{
+    if (job->cb == NULL || job->_status != 0)
+        return 0;
+    switch (job->type) {
+    case SPOOL_JOB_PUT:
+        return valid_id(job->crash_id) && (job->blob != NULL || job->blob_len == 0);
+    case SPOOL_JOB_DELIVERED:
+        return job->seq != 0 && job->upstreams != 0 && (job->upstreams & ~spool->all_upstreams) == 0;
+    case SPOOL_JOB_RESCHEDULE:
+    case SPOOL_JOB_DEAD:
+        return job->seq != 0 && (job->text != NULL || job->text_len == 0);
+    case SPOOL_JOB_DELETE:
+        return job->seq != 0;
+    case SPOOL_JOB_REQUEUE:
+        return valid_id(job->crash_id);
+    case SPOOL_JOB_PURGE:
+        return job->crash_id[0] == '\0' || valid_id(job->crash_id);
+    default:
+        return 0;
+    }
+}
+
+int spool_submit(spool_t *spool, spool_job_t *job)
+{
+    size_t len = job->type == SPOOL_JOB_PUT ? job->blob_len : 0;
+
+    if (spool->config.readonly)
+        return SPOOL_READONLY;
+    if (!job_valid(spool, job))
+        return -EINVAL;
+
+    /* reserve the bytes first, so concurrent submitters never overshoot the budget together */
+    if (len != 0) {
+        size_t cur = atomic_load(&spool->queued_bytes);
+        do {
+            if (len > spool->config.queue_bytes_max || cur > spool->config.queue_bytes_max - len) {
+                metrics_counter_inc(spool->metrics.busy);
+                return SPOOL_BUSY;
+            }
+        } while (!atomic_compare_exchange_weak(&spool->queued_bytes, &cur, cur + len));
+    }
+
+    pthread_mutex_lock(&spool->mutex);
+    if (spool->stopping) {
+        pthread_mutex_unlock(&spool->mutex);
+        atomic_fetch_sub(&spool->queued_bytes, len);
+        return SPOOL_SHUTDOWN;
+    }
+    job->_next = NULL;
+    job->_status = 0;
+    if (spool->tail != NULL)
+        spool->tail->_next = job;
+    else
+        spool->head = job;
+    spool->tail = job;
+    pthread_cond_signal(&spool->cond);
+    pthread_mutex_unlock(&spool->mutex);
+
+    if (len != 0)
+        metrics_gauge_add(spool->metrics.queued_bytes, (double)len);
+    return 0;
+}
+
+typedef struct st_waiter_t {
+    pthread_mutex_t mutex;
+    pthread_cond_t cond;
+    int done;
+    int status;
+} waiter_t;
+
+static void on_wait_done(spool_job_t *job, int status)
+{
+    waiter_t *w = job->data;
+
+    pthread_mutex_lock(&w->mutex);
+    w->status = status;
+    w->done = 1;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->mutex);
+}
+
+int spool_submit_wait(spool_t *spool, spool_job_t *job)
+{
+    waiter_t w = {.done = 0, .status = 0};
+    int rc;
+
+    pthread_mutex_init(&w.mutex, NULL);
+    pthread_cond_init(&w.cond, NULL);
+    job->cb = on_wait_done;
+    job->data = &w;
+    if ((rc = spool_submit(spool, job)) == 0) {
+        pthread_mutex_lock(&w.mutex);
+        while (!w.done)
+            pthread_cond_wait(&w.cond, &w.mutex);
+        pthread_mutex_unlock(&w.mutex);
+        rc = w.status;
+    }
+    pthread_cond_destroy(&w.cond);
+    pthread_mutex_destroy(&w.mutex);
+    return rc;
+}
+
+/* ---- applying jobs inside the write transaction ---- */
+
+/* A state value copied out of the map (its pointers would not survive the next update). */
+typedef struct st_loaded_t {
+    spool__state_t st;
+    char id[SPOOL_CRASH_ID_MAX];
+    char error[SPOOL_ERROR_MAX];
+} loaded_t;
+
+/* Once a job has started writing, a missing or existing key means damage, not a per-job outcome. */
+static int written(int rc)
+{
+    return rc == MDB_NOTFOUND || rc == MDB_KEYEXIST ? MDB_CORRUPTED : rc;
+}
+
+static int put_raw(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen, const void *v, size_t vlen, unsigned flags)
+{
+    MDB_val key = {klen, (void *)k}, val = {vlen, (void *)v};
+    return mdb_put(txn, dbi, &key, &val, flags);
+}
+
+/* Deletes a key; an already missing index key is tolerated. */
+static int del_raw(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen)
+{
+    MDB_val key = {klen, (void *)k};
+    int rc = mdb_del(txn, dbi, &key, NULL);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Stores the utf-8 text cut to at most max bytes without splitting a character. */
+static size_t cut_text(const char *text, size_t len, size_t max)
+{
+    if (len <= max)
+        return len;
+    len = max;
+    while (len != 0 && ((unsigned char)text[len] & 0xc0) == 0x80)
+        --len;
+    return len;
+}
+
+static int load_state(spool_t *spool, MDB_txn *txn, uint64_t seq, loaded_t *out)
+{
+    uint8_t kbuf[8];
+    MDB_val key = {sizeof(kbuf), kbuf}, val;
+    int rc;
+
+    spool__put64be(kbuf, seq);
+    if ((rc = mdb_get(txn, spool->dbi_state, &key, &val)) != 0 || (rc = spool__state_decode(&val, &out->st)) != 0)
+        return rc;
+    memcpy(out->id, out->st.id, out->st.id_len);
+    memcpy(out->error, out->st.error, out->st.error_len);
+    out->st.id = out->id;
+    out->st.error = out->error;
+    return 0;
+}
+
+static int put_state(spool_t *spool, MDB_txn *txn, uint64_t seq, const spool__state_t *st, unsigned flags)
+{
+    uint8_t kbuf[8];
+    MDB_val key = {sizeof(kbuf), kbuf}, val = {spool__state_size(st->id_len, st->error_len), NULL};
+    int rc;
+
+    spool__put64be(kbuf, seq);
+    if ((rc = mdb_put(txn, spool->dbi_state, &key, &val, flags | MDB_RESERVE)) == 0)
+        spool__state_encode(val.mv_data, st);
+    return rc;
+}
+
+/* Adds a record to the main table with a new sequence. The blob is copied by fill(arg, dst). */
+static int insert_record(spool_t *spool, MDB_txn *txn, spool__meta_t *meta, const char *id, size_t id_len, int64_t now, size_t size,
+                         int (*fill)(void *arg, void *dst), void *arg, uint64_t *seq_out)
+{
+    uint64_t seq = meta->next_seq;
+    uint8_t kbuf[8], due[16], *p;
+    MDB_val key = {sizeof(kbuf), kbuf}, val = {SPOOL__RECORD_HEAD + id_len + size, NULL};
+    spool__state_t st = {.received_ms = now, .next_attempt_ms = now, .size = size, .id = id, .id_len = id_len};
+    int rc;
+
+    spool__put64be(kbuf, seq);
+    if ((rc = mdb_put(txn, spool->dbi_records, &key, &val, MDB_APPEND | MDB_RESERVE)) != 0)
+        return written(rc);
+    p = val.mv_data;
+    spool__put32(p, SPOOL__RECORD_MAGIC);
+    spool__put16(p + 4, SPOOL__FORMAT_VERSION);
+    spool__put16(p + 6, (uint16_t)id_len);
+    spool__put64(p + 8, (uint64_t)now);
+    memcpy(p + SPOOL__RECORD_HEAD, id, id_len);
+    /* fill right away: the reserved space is only valid until the next update */
+    if ((rc = fill(arg, p + SPOOL__RECORD_HEAD + id_len)) != 0)
+        return written(rc);
+    spool__due_key(due, now, seq);
+    if ((rc = put_state(spool, txn, seq, &st, MDB_APPEND)) != 0 ||
+        (rc = put_raw(txn, spool->dbi_due, due, sizeof(due), "", 0, 0)) != 0 ||
+        (rc = put_raw(txn, spool->dbi_ids, id, id_len, kbuf, sizeof(kbuf), MDB_NOOVERWRITE)) != 0)
+        return written(rc);
+    meta->next_seq = seq + 1;
+    ++meta->count;
+    meta->bytes += size;
+    *seq_out = seq;
+    return 0;
+}
+
+/* Removes a record of the main table (its four keys) whose state was loaded. */
+static int remove_record(spool_t *spool, MDB_txn *txn, spool__meta_t *meta, uint64_t seq, const spool__state_t *st)
+{
+    uint8_t kbuf[8], due[16];
+    int rc;
+
+    spool__put64be(kbuf, seq);
+    spool__due_key(due, st->next_attempt_ms, seq);
+    if ((rc = del_raw(txn, spool->dbi_records, kbuf, sizeof(kbuf))) != 0 ||
+        (rc = del_raw(txn, spool->dbi_state, kbuf, sizeof(kbuf))) != 0 ||
+        (rc = del_raw(txn, spool->dbi_due, due, sizeof(due))) != 0 || (rc = del_raw(txn, spool->dbi_ids, st->id, st->id_len)) != 0)
+        return written(rc);
+    --meta->count;
+    meta->bytes -= st->size;
+    return 0;
+}
+
+static int fill_from_job(void *arg, void *dst)
+{
+    spool_job_t *job = arg;
+    if (job->blob_len != 0)
+        memcpy(dst, job->blob, job->blob_len);
+    return 0;
+}
+
+static int apply_put(spool_t *spool, MDB_txn *txn, spool__meta_t *meta, int64_t now, spool_job_t *job)
+{
+    size_t id_len = strlen(job->crash_id);
+    MDB_val key = {id_len, job->crash_id}, val;
+    int rc;
+
+    /* a crash id is stored once: a client retrying after a lost answer must not create a second copy */
+    if ((rc = mdb_get(txn, spool->dbi_ids, &key, &val)) != MDB_NOTFOUND ||
+        (rc = mdb_get(txn, spool->dbi_dead_ids, &key, &val)) != MDB_NOTFOUND)
+        return rc == 0 ? MDB_KEYEXIST : rc;
+    return insert_record(spool, txn, meta, job->crash_id, id_len, now, job->blob_len, fill_from_job, job, &job->seq);
+}
+
+static int apply_delivered(spool_t *spool, MDB_txn *txn, spool__meta_t *meta, spool_job_t *job)
+{
+    loaded_t l;
+    int rc;
+
+    if ((rc = load_state(spool, txn, job->seq, &l)) != 0)
+        return rc;
+    l.st.delivered |= job->upstreams;
+    if ((l.st.delivered & spool->all_upstreams) == spool->all_upstreams)
+        return remove_record(spool, txn, meta, job->seq, &l.st);
+    return written(put_state(spool, txn, job->seq, &l.st, 0));
+}
+
+static int apply_reschedule(spool_t *spool, MDB_txn *txn, spool_job_t *job)
+{
+    uint8_t due[16];
+    loaded_t l;
+    int rc;
+
+    if ((rc = load_state(spool, txn, job->seq, &l)) != 0)
+        return rc;
+    spool__due_key(due, l.st.next_attempt_ms, job->seq);
+    if ((rc = del_raw(txn, spool->dbi_due, due, sizeof(due))) != 0)
+        return written(rc);
+    ++l.st.attempts;
+    l.st.next_attempt_ms = job->next_attempt_ms;
+    l.st.error = job->text;
+    l.st.error_len = cut_text(job->text, job->text_len, SPOOL_ERROR_MAX);
+    spool__due_key(due, l.st.next_attempt_ms, job->seq);
+    if ((rc = put_state(spool, txn, job->seq, &l.st, 0)) != 0 ||
+        (rc = put_raw(txn, spool->dbi_due, due, sizeof(due), "", 0, 0)) != 0)
+        return written(rc);
+    return 0;
+}
+
+static int apply_dead(spool_t *spool, MDB_txn *txn, spool__meta_t *meta, int64_t now, spool_job_t *job)
+{
+    size_t reason_len = cut_text(job->text, job->text_len, SPOOL_REASON_MAX);
+    uint8_t kbuf[8], *p;
+    MDB_val key = {sizeof(kbuf), kbuf}, val, rec;
+    loaded_t l;
+    int rc;
+
+    if ((rc = load_state(spool, txn, job->seq, &l)) != 0)
+        return rc;
+    spool__put64be(kbuf, job->seq);
+    val.mv_size = SPOOL__DEAD_HEAD + l.st.id_len + reason_len + l.st.size;
+    if ((rc = mdb_put(txn, spool->dbi_dead, &key, &val, MDB_NOOVERWRITE | MDB_RESERVE)) != 0)
+        return written(rc);
+    p = val.mv_data;
+    /* read the record only now: a value read before an update may have moved */
+    if ((rc = mdb_get(txn, spool->dbi_records, &key, &rec)) != 0)
+        return written(rc);
+    if (rec.mv_size != SPOOL__RECORD_HEAD + l.st.id_len + l.st.size)
+        return MDB_CORRUPTED;
+    spool__put32(p, SPOOL__DEAD_MAGIC);
+    spool__put32(p + 4, l.st.attempts);
+    spool__put64(p + 8, (uint64_t)l.st.received_ms);
+    spool__put64(p + 16, (uint64_t)now);
+    spool__put64(p + 24, l.st.size);
+    spool__put32(p + 32, l.st.delivered);
+    spool__put16(p + 36, (uint16_t)l.st.id_len);
+    spool__put16(p + 38, (uint16_t)reason_len);
+    memcpy(p + SPOOL__DEAD_HEAD, l.st.id, l.st.id_len);
+    if (reason_len != 0)
+        memcpy(p + SPOOL__DEAD_HEAD + l.st.id_len, job->text, reason_len);
+    memcpy(p + SPOOL__DEAD_HEAD + l.st.id_len + reason_len, (const uint8_t *)rec.mv_data + SPOOL__RECORD_HEAD + l.st.id_len,
+           l.st.size);
+    if ((rc = put_raw(txn, spool->dbi_dead_ids, l.st.id, l.st.id_len, kbuf, sizeof(kbuf), MDB_NOOVERWRITE)) != 0 ||
+        (rc = remove_record(spool, txn, meta, job->seq, &l.st)) != 0)
+        return written(rc);
+    ++meta->dead_count;
+    meta->dead_bytes += l.st.size;
+    return 0;
+}
+
+static int apply_delete(spool_t *spool, MDB_txn *txn, spool__meta_t *meta, spool_job_t *job)
+{
+    loaded_t l;
+    int rc;
+
+    if ((rc = load_state(spool, txn, job->seq, &l)) != 0)
+        return rc;
+    return remove_record(spool, txn, meta, job->seq, &l.st);
+}
+
+typedef struct st_dead_ref_t {
+    spool_t *spool;
+    MDB_txn *txn;
+    uint8_t key[8];
+} dead_ref_t;
+
+/* Copies a dead letter's blob into a new record (read again: the reservation was an update). */
+static int fill_from_dead(void *arg, void *dst)
+{
+    dead_ref_t *ref = arg;
+    MDB_val key = {sizeof(ref->key), ref->key}, val;
+    spool__dead_t dead;
+    int rc;
+
+    if ((rc = mdb_get(ref->txn, ref->spool->dbi_dead, &key, &val)) != 0 || (rc = spool__dead_decode(&val, &dead)) != 0)
+        return rc;
+    memcpy(dst, dead.blob, dead.size);
+    return 0;
+}
+
+/* Looks a dead letter up by crash id; fills its key and size. */
+static int find_dead(spool_t *spool, MDB_txn *txn, const char *crash_id, dead_ref_t *ref, uint64_t *size)
+{
+    MDB_val key = {strlen(crash_id), (void *)crash_id}, val;
+    spool__dead_t dead;
+    int rc;
+
+    if ((rc = mdb_get(txn, spool->dbi_dead_ids, &key, &val)) != 0)
+        return rc;
+    if (val.mv_size != 8)
+        return MDB_CORRUPTED;
+    memcpy(ref->key, val.mv_data, 8);
+    key.mv_size = sizeof(ref->key);
+    key.mv_data = ref->key;
+    if ((rc = mdb_get(txn, spool->dbi_dead, &key, &val)) != 0 || (rc = spool__dead_decode(&val, &dead)) != 0)
+        return written(rc);
+    ref->spool = spool;
+    ref->txn = txn;
+    *size = dead.size;
+    return 0;
+}
+
+static int apply_requeue(spool_t *spool, MDB_txn *txn, spool__meta_t *meta, int64_t now, spool_job_t *job)
+{
+    size_t id_len = strlen(job->crash_id);
+    dead_ref_t ref;
+    uint64_t size;
+    int rc;
+
+    if ((rc = find_dead(spool, txn, job->crash_id, &ref, &size)) != 0)
+        return rc;
+    if ((rc = insert_record(spool, txn, meta, job->crash_id, id_len, now, size, fill_from_dead, &ref, &job->seq)) != 0 ||
+        (rc = del_raw(txn, spool->dbi_dead, ref.key, sizeof(ref.key))) != 0 ||
+        (rc = del_raw(txn, spool->dbi_dead_ids, job->crash_id, id_len)) != 0)
+        return written(rc);
+    --meta->dead_count;
+    meta->dead_bytes -= size;
+    return 0;
+}
+
+static int apply_purge(spool_t *spool, MDB_txn *txn, spool__meta_t *meta, spool_job_t *job)
+{
+    dead_ref_t ref;
+    uint64_t size;
+    int rc;
+
+    if (job->crash_id[0] == '\0') {
+        if ((rc = mdb_drop(txn, spool->dbi_dead, 0)) != 0 || (rc = mdb_drop(txn, spool->dbi_dead_ids, 0)) != 0)
+            return written(rc);
+        job->seq = meta->dead_count; /* how many were purged */
+        meta->dead_count = 0;
+        meta->dead_bytes = 0;
+        return 0;
+    }
+    if ((rc = find_dead(spool, txn, job->crash_id, &ref, &size)) != 0)
+        return rc;
+    if ((rc = del_raw(txn, spool->dbi_dead, ref.key, sizeof(ref.key))) != 0 ||
+        (rc = del_raw(txn, spool->dbi_dead_ids, job->crash_id, strlen(job->crash_id))) != 0)
+        return written(rc);
+    job->seq = 1;
+    --meta->dead_count;
+    meta->dead_bytes -= size;
+    return 0;
+}
+
+static int apply_job(spool_t *spool, MDB_txn *txn, spool__meta_t *meta, int64_t now, spool_job_t *job)
+{
+    switch (job->type) {
+    case SPOOL_JOB_PUT:
+        return apply_put(spool, txn, meta, now, job);
+    case SPOOL_JOB_DELIVERED:
+        return apply_delivered(spool, txn, meta, job);
+    case SPOOL_JOB_RESCHEDULE:
+        return apply_reschedule(spool, txn, job);
+    case SPOOL_JOB_DEAD:
+        return apply_dead(spool, txn, meta, now, job);
+    case SPOOL_JOB_DELETE:
+        return apply_delete(spool, txn, meta, job);
+    case SPOOL_JOB_REQUEUE:
+        return apply_requeue(spool, txn, meta, now, job);
+    case SPOOL_JOB_PURGE:
+        return apply_purge(spool, txn, meta, job);
+    }
+    return EINVAL;
+}
+
+/* ---- batches ---- */
+
+static int first_received(spool_t *spool, MDB_txn *txn, int64_t *oldest)
+{
+    MDB_cursor *cur = NULL;
+    MDB_val key, val;
+    spool__state_t st;
+    int rc;
+
+    *oldest = 0;
+    if ((rc = mdb_cursor_open(txn, spool->dbi_state, &cur)) != 0)
+        return rc;
+    if ((rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST)) == 0 && (rc = spool__state_decode(&val, &st)) == 0)
+        *oldest = st.received_ms;
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/*
+ * Applies the batch (without its puts when skip_puts) in one write transaction and commits it.
+ * Sets each applied job's _status. Returns an LMDB code: non-zero means nothing was committed.
+ */
+static int apply_batch(spool_t *spool, spool_job_t *batch, int skip_puts, spool__meta_t *meta, int64_t *oldest)
+{
+    MDB_txn *txn = NULL;
+    int64_t now = spool__now_ms();
+    int rc;
+
+    if ((rc = spool__txn_begin(spool, 0, &txn)) != 0)
+        return rc;
+    if ((rc = spool__meta_get(spool, txn, meta)) != 0)
+        goto Exit;
+    for (spool_job_t *job = batch; job != NULL; job = job->_next) {
+        if (skip_puts && job->type == SPOOL_JOB_PUT)
+            continue;
+        rc = apply_job(spool, txn, meta, now, job);
+        if (rc == MDB_NOTFOUND || rc == MDB_KEYEXIST) {
+            /* nothing of this job was written: its own outcome, the batch goes on */
+            job->_status = spool__translate(rc);
+        } else if (rc != 0) {
+            goto Exit;
+        } else {
+            job->_status = 0;
+        }
+    }
+    if ((rc = spool__meta_put(spool, txn, meta)) != 0 || (rc = first_received(spool, txn, oldest)) != 0)
+        goto Exit;
+    rc = mdb_txn_commit(txn);
+    txn = NULL;
+
+Exit:
+    if (txn != NULL)
+        mdb_txn_abort(txn);
+    spool__txn_end(spool);
+    return rc;
+}
+
+/* Doubles the map (up to the configured maximum). Returns 0, or MDB_MAP_FULL at the maximum. */
+static int grow_map(spool_t *spool)
+{
+    size_t cur = atomic_load(&spool->map_size), max = spool->config.map_size_max, next, now = 0;
+    MDB_envinfo info;
+    int rc;
+
+    if (cur >= max)
+        return MDB_MAP_FULL;
+    next = cur > max / 2 ? max : cur * 2;
+    pthread_rwlock_wrlock(&spool->maplock);
+    if ((rc = mdb_env_set_mapsize(spool->env, next)) == 0) {
+        mdb_env_info(spool->env, &info);
+        now = info.me_mapsize;
+    }
+    pthread_rwlock_unlock(&spool->maplock);
+    if (rc != 0) {
+        log_error("spool", "cannot grow the map to %zu bytes: %s", next, mdb_strerror(rc));
+        return rc;
+    }
+    if (now <= cur)
+        return MDB_MAP_FULL;
+    atomic_store(&spool->map_size, now);
+    metrics_gauge_set(spool->metrics.map_size, (double)now);
+    metrics_counter_inc(spool->metrics.map_grows);
+    log_info("spool", "map grown from %zu to %zu bytes", cur, now);
+    return 0;
+}
+
+/* After MDB_PANIC (a failed meta write) LMDB refuses every transaction until the env is reopened. */
+static int reopen_env(spool_t *spool)
+{
+    int rc;
+
+    log_error("spool", "environment panicked, reopening %s", spool->dir);
+    pthread_rwlock_wrlock(&spool->maplock);
+    spool__env_close(spool);
+    rc = spool__env_open(spool);
+    pthread_rwlock_unlock(&spool->maplock);
+    return rc;
+}
+
+static void set_health(spool_t *spool, int had_puts, int puts_status, int status)
+{
+    if (had_puts) {
+        int full = puts_status == SPOOL_FULL;
+        if (atomic_exchange(&spool->full, full) != full) {
+            metrics_gauge_set(spool->metrics.full, full);
+            if (full)
+                log_warn("spool", "full: crashes are refused until space is freed (map %zu of at most %zu bytes)",
+                         atomic_load(&spool->map_size), spool->config.map_size_max);
+            else
+                log_info("spool", "no longer full");
+        }
+    }
+    int prev = atomic_exchange(&spool->last_error, status);
+    if (prev != status && status != 0 && status != SPOOL_FULL)
+        log_error("spool", "commit failed: %s", spool_strerror(status));
+    else if (prev != status && status == 0 && prev != SPOOL_FULL)
+        log_info("spool", "commits succeed again");
+}
+
+static double elapsed(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void run_batch(spool_t *spool, spool_job_t *batch)
+{
+    size_t njobs = 0, nputs = 0, put_bytes = 0;
+    int skip_puts = 0, reopened = 0, rc, status, puts_status;
+    spool__meta_t meta;
+    int64_t oldest = 0;
+    struct timespec t0;
+
+    for (spool_job_t *job = batch; job != NULL; job = job->_next) {
+        ++njobs;
+        if (job->type == SPOOL_JOB_PUT) {
+            ++nputs;
+            put_bytes += job->blob_len;
+        }
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+
+    for (;;) {
+        if ((rc = apply_batch(spool, batch, skip_puts, &meta, &oldest)) == 0)
+            break;
+        if (rc == MDB_MAP_FULL && grow_map(spool) == 0)
+            continue;
+        if (rc == MDB_PANIC && !reopened) {
+            reopened = 1;
+            if (reopen_env(spool) == 0)
+                continue;
+        }
+        if (!skip_puts && nputs != 0 && nputs != njobs && spool__translate(rc) == SPOOL_FULL) {
+            /* no room for the new crashes: still apply what frees room */
+            skip_puts = 1;
+            continue;
+        }
+        break;
+    }
+
+    /* outcome of each job, health and metrics */
+    status = spool__translate(rc);
+    puts_status = skip_puts ? SPOOL_FULL : status;
+    for (spool_job_t *job = batch; job != NULL; job = job->_next) {
+        if (job->type == SPOOL_JOB_PUT && skip_puts)
+            job->_status = SPOOL_FULL;
+        else if (rc != 0)
+            job->_status = status;
+    }
+    set_health(spool, nputs != 0, puts_status, rc == 0 && skip_puts ? SPOOL_FULL : status);
+    metrics_histogram_observe(spool->metrics.batch_jobs, (double)njobs);
+    if (rc == 0) {
+        metrics_counter_inc(spool->metrics.commits);
+        metrics_histogram_observe(spool->metrics.commit_seconds, elapsed(&t0));
+        if (!skip_puts)
+            metrics_counter_add(spool->metrics.bytes_written, put_bytes);
+        spool__meta_publish(spool, &meta, oldest);
+    }
+    if (rc != 0 || skip_puts)
+        metrics_counter_inc(puts_status == SPOOL_FULL || status == SPOOL_FULL ? spool->metrics.fail_full
+                                                                              : spool->metrics.fail_error);
+
+    /* the bytes leave the budget before the callbacks run, so a callback may submit again */
+    atomic_fetch_sub(&spool->queued_bytes, put_bytes);
+    metrics_gauge_add(spool->metrics.queued_bytes, -(double)put_bytes);
+    while (batch != NULL) {
+        spool_job_t *job = batch;
+        batch = job->_next;
+        job->_next = NULL;
+        if (job->type == SPOOL_JOB_PUT) {
+            free(job->blob);
+            job->blob = NULL;
+        }
+        job->cb(job, job->_status);
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    spool_t *spool = arg;
+    spool_job_t *batch;
+
+    pthread_mutex_lock(&spool->mutex);
+    for (;;) {
+        while (spool->head == NULL && !spool->stopping)
+            pthread_cond_wait(&spool->cond, &spool->mutex);
+        if (spool->head == NULL)
+            break; /* stopping, and everything queued before has been committed */
+        batch = spool->head;
+        spool->head = spool->tail = NULL;
+        pthread_mutex_unlock(&spool->mutex);
+        run_batch(spool, batch);
+        pthread_mutex_lock(&spool->mutex);
+    }
+    pthread_mutex_unlock(&spool->mutex);
+    return NULL;
+}
+
+int spool__writer_start(spool_t *spool)
+{
+    int rc;
+
+    if ((rc = pthread_create(&spool->writer, NULL, writer_main, spool)) != 0) {
+        log_error("spool", "cannot start the writer thread: %s", strerror(rc));
+        return -rc;
+    }
+    spool->writer_started = 1;
+    return 0;
+}
+
+void spool__writer_stop(spool_t *spool)
+{
+    pthread_mutex_lock(&spool->mutex);
+    spool->stopping = 1;
+    pthread_cond_signal(&spool->cond);
+    pthread_mutex_unlock(&spool->mutex);
+    if (spool->writer_started) {
+        pthread_join(spool->writer, NULL);
+        spool->writer_started = 0;
+    }
+}
