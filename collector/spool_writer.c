@@ -24,6 +24,9 @@
 #include "edge/log.h"
 #include "collector/spool_internal.h"
 
+#define BATCH_BYTES_MAX ((size_t)64 << 20)
+#define BATCH_JOBS_MAX 4096
+
 /* ---- jobs ---- */
 
 static void job_init(spool_job_t *job, spool_job_type_t type, spool_job_cb cb, void *data)
@@ -742,6 +745,29 @@ static void run_batch(spool_t *spool, spool_job_t *batch)
     }
 }
 
+/*
+ * Detaches the jobs of the next batch from the queue (mutex held): every job queued, but no more than
+ * BATCH_BYTES_MAX blob bytes or BATCH_JOBS_MAX jobs, so that a huge backlog never makes one huge
+ * transaction (LMDB's dirty page list has a limit, and every caller of the batch waits for its end).
+ */
+static spool_job_t *take_batch(spool_t *spool)
+{
+    spool_job_t *batch = spool->head, *last = batch, *job;
+    size_t bytes = last->type == SPOOL_JOB_PUT ? last->blob_len : 0, njobs = 1;
+
+    for (job = last->_next; job != NULL && njobs < BATCH_JOBS_MAX; last = job, job = job->_next, ++njobs) {
+        size_t len = job->type == SPOOL_JOB_PUT ? job->blob_len : 0;
+        if (bytes + len > BATCH_BYTES_MAX)
+            break;
+        bytes += len;
+    }
+    spool->head = job;
+    if (job == NULL)
+        spool->tail = NULL;
+    last->_next = NULL;
+    return batch;
+}
+
 static void *writer_main(void *arg)
 {
     spool_t *spool = arg;
@@ -753,8 +779,7 @@ static void *writer_main(void *arg)
             pthread_cond_wait(&spool->cond, &spool->mutex);
         if (spool->head == NULL)
             break; /* stopping, and everything queued before has been committed */
-        batch = spool->head;
-        spool->head = spool->tail = NULL;
+        batch = take_batch(spool);
         pthread_mutex_unlock(&spool->mutex);
         run_batch(spool, batch);
         pthread_mutex_lock(&spool->mutex);

@@ -429,6 +429,36 @@ static void test_group_commit_one_batch(void **state)
     tracker_dispose(&t);
 }
 
+/* A backlog larger than one batch may hold is committed in several transactions, in order. */
+static void test_group_commit_batch_cap(void **state)
+{
+    fixture_t *f = *state;
+    size_t njobs = 5000;
+    tjob_t *jobs = calloc(njobs, sizeof(*jobs));
+    tracker_t t;
+    gate_t g;
+    uint64_t c0;
+
+    assert_non_null(jobs);
+    open_spool(f);
+    tracker_init(&t);
+    c0 = commits();
+    gate_close(f, &g);
+    for (unsigned i = 0; i != njobs; ++i) {
+        tjob_put(&jobs[i], &t, i + 1, 16);
+        assert_int_equal(spool_submit(f->spool, &jobs[i].super), 0);
+    }
+    gate_open(&g);
+    tracker_wait(&t, njobs);
+    assert_int_equal(t.ok, njobs);
+    assert_int_equal(commits() - c0, 3); /* the gate, 4096 jobs, the other 904 */
+    for (unsigned i = 0; i != njobs; ++i)
+        assert_int_equal(jobs[i].super.seq, i + 1);
+    gate_dispose(&g);
+    tracker_dispose(&t);
+    free(jobs);
+}
+
 static void test_index_and_duplicates(void **state)
 {
     fixture_t *f = *state;
@@ -1028,6 +1058,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fifo_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit_one_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_commit_batch_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_index_and_duplicates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reschedule, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delivered_and_delete, setup, teardown),
