@@ -40,6 +40,7 @@ int spool__translate(int rc)
     case MDB_MAP_FULL:
     case ENOSPC:
     case EDQUOT:
+    case EFBIG:
         return SPOOL_FULL;
     case MDB_NOTFOUND:
         return SPOOL_NOT_FOUND;

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/statvfs.h>
 #include "edge/log.h"
 #include "collector/spool_internal.h"
 
@@ -652,9 +653,11 @@ static void set_health(spool_t *spool, int had_puts, int puts_status, int status
         int full = puts_status == SPOOL_FULL;
         if (atomic_exchange(&spool->full, full) != full) {
             metrics_gauge_set(spool->metrics.full, full);
-            if (full)
-                log_warn("spool", "full: crashes are refused until space is freed (map %zu of at most %zu bytes)",
-                         atomic_load(&spool->map_size), spool->config.map_size_max);
+            if (full && atomic_load(&spool->map_size) >= spool->config.map_size_max)
+                log_warn("spool", "full: the map is at its maximum of %zu bytes; crashes are refused until space is freed",
+                         spool->config.map_size_max);
+            else if (full)
+                log_warn("spool", "full: no space left on the device (or file size limit); crashes are refused");
             else
                 log_info("spool", "no longer full");
         }
@@ -671,6 +674,19 @@ static double elapsed(const struct timespec *t0)
     struct timespec t1;
     clock_gettime(CLOCK_MONOTONIC, &t1);
     return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/*
+ * The status of a failed batch. LMDB reports a short write (what a full disk usually gives) as EIO,
+ * so an I/O error while the filesystem has less free space than the batch needs counts as full too.
+ */
+static int failure_status(spool_t *spool, int rc, size_t need)
+{
+    struct statvfs st;
+
+    if (rc == EIO && statvfs(spool->dir, &st) == 0 && (uint64_t)st.f_bavail * st.f_frsize < (uint64_t)need + ((uint64_t)16 << 20))
+        return SPOOL_FULL;
+    return spool__translate(rc);
 }
 
 static void run_batch(spool_t *spool, spool_job_t *batch)
@@ -700,7 +716,7 @@ static void run_batch(spool_t *spool, spool_job_t *batch)
             if (reopen_env(spool) == 0)
                 continue;
         }
-        if (!skip_puts && nputs != 0 && nputs != njobs && spool__translate(rc) == SPOOL_FULL) {
+        if (!skip_puts && nputs != 0 && nputs != njobs && failure_status(spool, rc, put_bytes) == SPOOL_FULL) {
             /* no room for the new crashes: still apply what frees room */
             skip_puts = 1;
             continue;
@@ -709,7 +725,7 @@ static void run_batch(spool_t *spool, spool_job_t *batch)
     }
 
     /* outcome of each job, health and metrics */
-    status = spool__translate(rc);
+    status = failure_status(spool, rc, put_bytes);
     puts_status = skip_puts ? SPOOL_FULL : status;
     for (spool_job_t *job = batch; job != NULL; job = job->_next) {
         if (job->type == SPOOL_JOB_PUT && skip_puts)

@@ -18,6 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include "edge/metrics.h"
@@ -933,6 +936,56 @@ static void test_map_max_fails_whole_batch(void **state)
     tracker_dispose(&t);
 }
 
+/* A write error in the middle of a commit (the file may not grow: RLIMIT_FSIZE stands in for a
+ * full disk) fails the whole batch, leaves nothing behind, and the spool works again afterwards. */
+static void test_write_error_fails_batch(void **state)
+{
+    fixture_t *f = *state;
+    tracker_t t;
+    gate_t g;
+    tjob_t jobs[5];
+    spool_stats_t stats;
+    spool_record_t rec;
+    struct rlimit saved, limit;
+    struct stat st;
+    char path[160], id[SPOOL_CRASH_ID_MAX + 1];
+
+    open_spool(f);
+    assert_int_equal(put(f, 1, 1000, NULL), 0);
+    snprintf(path, sizeof(path), "%s/data.mdb", f->dir);
+    assert_int_equal(stat(path, &st), 0);
+
+    tracker_init(&t);
+    gate_close(f, &g);
+    for (unsigned i = 0; i != 5; ++i) {
+        tjob_put(&jobs[i], &t, 10 + i, 200 * KiB);
+        assert_int_equal(spool_submit(f->spool, &jobs[i].super), 0);
+    }
+    signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved), 0);
+    limit = saved;
+    limit.rlim_cur = (rlim_t)st.st_size;
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &limit), 0);
+    gate_open(&g);
+    tracker_wait(&t, 5);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
+    signal(SIGXFSZ, SIG_DFL);
+    gate_dispose(&g);
+    for (unsigned i = 0; i != 5; ++i)
+        assert_int_equal(jobs[i].status, SPOOL_FULL);
+    assert_true(spool_is_full(f->spool));
+
+    assert_int_equal(put(f, 2, 200 * KiB, NULL), 0);
+    assert_false(spool_is_full(f->spool));
+    reopen_spool(f);
+    assert_int_equal(spool_stats(f->spool, &stats), 0);
+    assert_int_equal(stats.count, 2);
+    assert_int_equal(stats.next_seq, 3);
+    id_of(id, 12);
+    assert_int_equal(spool_get(f->spool, id, 0, &rec), SPOOL_NOT_FOUND);
+    tracker_dispose(&t);
+}
+
 static void test_byte_budget_busy(void **state)
 {
     fixture_t *f = *state;
@@ -1067,6 +1120,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reopen_keeps_everything, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_growth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_max_fails_whole_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_error_fails_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_byte_budget_busy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_jobs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_destroy_drains, setup, teardown),
