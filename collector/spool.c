@@ -289,8 +289,8 @@ static int validate(spool_t *spool, MDB_txn *txn, spool__meta_t *meta)
         log_warn("spool", "%s: counters disagree with the tables (read-only, not repaired)", spool->dir);
         return 0;
     }
-    if (!fresh)
-        log_warn("spool", "%s: counters disagree with the tables, recounting", spool->dir);
+    if (!fresh || n_state != 0 || n_dead != 0)
+        log_warn("spool", "%s: counters missing or disagreeing with the tables, recounting", spool->dir);
     return rebuild_meta(spool, txn, meta);
 }
 

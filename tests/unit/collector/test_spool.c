@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <lmdb.h>
 #include "edge/metrics.h"
 #include "collector/spool.h"
 
@@ -806,6 +807,45 @@ static void test_reopen_keeps_everything(void **state)
     spool_destroy(ro);
 }
 
+/* Counters lost (or wrong) are recounted from the tables at open. */
+static void test_meta_rebuilt_at_open(void **state)
+{
+    fixture_t *f = *state;
+    spool_job_t job;
+    spool_stats_t stats;
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_val key = {5, "stats"};
+
+    open_spool(f);
+    for (unsigned i = 0; i != 4; ++i)
+        assert_int_equal(put(f, i + 1, 100 * (i + 1), NULL), 0);
+    spool_job_init_dead(&job, 2, "no", 2, NULL, NULL);
+    assert_int_equal(spool_submit_wait(f->spool, &job), 0);
+    spool_job_init_delete(&job, 4, NULL, NULL);
+    assert_int_equal(spool_submit_wait(f->spool, &job), 0);
+    spool_destroy(f->spool);
+    f->spool = NULL;
+
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 8), 0);
+    assert_int_equal(mdb_env_open(env, f->dir, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+    assert_int_equal(mdb_del(txn, dbi, &key, NULL), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+
+    open_spool(f);
+    assert_int_equal(spool_stats(f->spool, &stats), 0);
+    assert_int_equal(stats.count, 2);
+    assert_int_equal(stats.bytes, 100 + 300);
+    assert_int_equal(stats.dead_count, 1);
+    assert_int_equal(stats.dead_bytes, 200);
+    assert_int_equal(stats.next_seq, 4); /* the deleted last sequence cannot be known any more */
+}
+
 static void test_map_growth(void **state)
 {
     fixture_t *f = *state;
@@ -1118,6 +1158,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dead_letter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stats, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_keeps_everything, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_meta_rebuilt_at_open, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_growth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_max_fails_whole_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_error_fails_batch, setup, teardown),
