@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: MIT
+/*
+ * internal.h: declarations shared between the bouncer domain files and nowhere else.
+ *
+ * The snapshot layout lives here (not in snapshot.h) because choose.c and resolve.c index it
+ * directly on the redirect path, while callers outside the module only see the opaque
+ * snapshot_t. Everything in a snapshot is immutable once built: any thread may read it without
+ * locks for as long as it holds it (see snapshot_acquire()).
+ */
+#ifndef edge__bouncer_internal_h
+#define edge__bouncer_internal_h
+
+#include <stddef.h>
+#include <stdint.h>
+#include <strings.h>
+#include "bouncer/catalog.h"
+#include "bouncer/snapshot.h"
+
+/* A candidate entry: mirror index in the low 15 bits, the "unhealthy" flag in the top bit. */
+#define SNAPSHOT_CAND_UNHEALTHY 0x8000u
+#define SNAPSHOT_CAND_INDEX(c) ((uint32_t)((c) & 0x7fffu))
+
+/* Continent bits (mirror and client). */
+#define SNAPSHOT_CONT_AF 0x01u
+#define SNAPSHOT_CONT_AN 0x02u
+#define SNAPSHOT_CONT_AS 0x04u
+#define SNAPSHOT_CONT_EU 0x08u
+#define SNAPSHOT_CONT_NA 0x10u
+#define SNAPSHOT_CONT_OC 0x20u
+#define SNAPSHOT_CONT_SA 0x40u
+
+typedef struct st_snapshot_str_t {
+    const char *ptr; /* NUL-terminated, inside the snapshot's string arena */
+    uint32_t len;
+} snapshot_str_t;
+
+typedef struct st_snapshot_product_t {
+    snapshot_str_t name;
+    uint8_t ssl_only;
+    uint8_t active;
+    uint16_t num_languages;
+    uint32_t languages;     /* first index into snapshot->product_langs (uint16 language ids) */
+    uint32_t locations;     /* first index into snapshot->locations (sorted by product) */
+    uint16_t num_locations;
+} snapshot_product_t;
+
+typedef struct st_snapshot_location_t {
+    snapshot_str_t path;
+    uint32_t product;    /* product index */
+    uint16_t os;         /* os index */
+    uint16_t num_https;  /* candidates with https:// base URLs */
+    uint16_t num_http;   /* candidates with http:// base URLs */
+    uint32_t https;      /* first index into snapshot->cands */
+    uint32_t http;       /* first index into snapshot->cands */
+} snapshot_location_t;
+
+typedef struct st_snapshot_mirror_t {
+    snapshot_str_t name;
+    snapshot_str_t base_url;
+    uint32_t weight;
+    uint8_t https;
+    uint8_t enabled;
+    uint8_t continents; /* SNAPSHOT_CONT_* bits */
+    uint8_t num_countries;
+    uint16_t *countries; /* packed ('D' << 8 | 'E'), inside the snapshot */
+} snapshot_mirror_t;
+
+/* A rule with its lists flattened into the snapshot. */
+typedef struct st_snapshot_strs_t {
+    const snapshot_str_t *items;
+    uint32_t count;
+} snapshot_strs_t;
+
+typedef struct st_snapshot_rule_t {
+    snapshot_str_t name;
+    snapshot_str_t ua_equals; /* ptr NULL: any */
+    snapshot_strs_t ua_contains, ua_contains_also, ua_not_contains;
+    snapshot_strs_t product_equals, product_prefix, product_contains, product_excludes;
+    snapshot_strs_t os, referer_prefix, referer_not_prefix;
+    snapshot_str_t set_product; /* ptr NULL: unchanged; stored lower case */
+    snapshot_str_t set_os;      /* ptr NULL: unchanged; stored lower case */
+    int final;
+} snapshot_rule_t;
+
+/* Open-addressing hash table of uint32 indexes (UINT32_MAX = empty). */
+typedef struct st_snapshot_hash_t {
+    uint32_t *slots;
+    uint32_t mask;
+} snapshot_hash_t;
+
+typedef struct st_snapshot_alias_t {
+    snapshot_str_t alias;
+    uint32_t product; /* product index */
+} snapshot_alias_t;
+
+struct st_snapshot_t {
+    uint64_t version;
+    int64_t built_at_usec; /* CLOCK_REALTIME */
+    uint64_t build_usec;   /* how long the build took */
+
+    snapshot_product_t *products;
+    uint32_t num_products;
+    snapshot_hash_t product_index;
+
+    snapshot_str_t *oses;
+    uint32_t num_oses;
+    snapshot_hash_t os_index;
+
+    snapshot_str_t *langs; /* distinct language tags */
+    uint32_t num_langs;
+    uint16_t *product_langs;
+
+    snapshot_location_t *locations;
+    uint32_t num_locations;
+
+    snapshot_alias_t *aliases;
+    uint32_t num_aliases;
+    snapshot_hash_t alias_index;
+
+    snapshot_mirror_t *mirrors;
+    uint32_t num_mirrors;
+
+    snapshot_rule_t *rules;
+    uint32_t num_rules;
+
+    uint16_t *cands; /* candidate lists, shared between locations with identical sets */
+    uint32_t num_cands;
+
+    /* one allocation arena for strings and small arrays */
+    struct st_snapshot_chunk_t *_chunks;
+
+    /* reclamation (snapshot.c) */
+    struct st_snapshot_t *_next_retired;
+};
+
+/** Case-insensitive (ASCII) hash of a byte string. */
+static inline uint32_t bouncer__hash_ci(const char *s, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i != len; ++i) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 'A' && c <= 'Z')
+            c += 'a' - 'A';
+        h ^= c;
+        h *= 16777619u;
+    }
+    return h;
+}
+
+static inline int bouncer__eq_ci(const char *a, size_t alen, const char *b, size_t blen)
+{
+    return alen == blen && strncasecmp(a, b, alen) == 0;
+}
+
+/**
+ * Looks a name up in one of the snapshot's hash tables.
+ * @return the index or UINT32_MAX.
+ */
+uint32_t snapshot__find_product(const snapshot_t *snap, const char *name, size_t len);
+uint32_t snapshot__find_os(const snapshot_t *snap, const char *name, size_t len);
+uint32_t snapshot__find_alias(const snapshot_t *snap, const char *name, size_t len);
+
+/** Packs a country code ("de" / "DE") as ('D' << 8 | 'E'); 0 when not two letters. */
+uint16_t bouncer__country_pack(const char *s, size_t len);
+/** Continent code to SNAPSHOT_CONT_* bit; 0 when unknown. */
+uint8_t bouncer__continent_bit(const char *s, size_t len);
+
+#endif
