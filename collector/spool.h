@@ -97,7 +97,7 @@ typedef enum en_spool_job_type_t {
     SPOOL_JOB_RESCHEDULE, /**< attempts += 1, set next attempt time and last error */
     SPOOL_JOB_DEAD,       /**< move a record to the dead-letter table with a reason */
     SPOOL_JOB_DELETE,     /**< delete a record from the main table */
-    SPOOL_JOB_REQUEUE,    /**< move a dead letter back to the main table (new sequence, state reset) */
+    SPOOL_JOB_REQUEUE,    /**< move a dead letter back to the main table: new sequence, received now, state reset */
     SPOOL_JOB_PURGE,      /**< delete one dead letter, or all of them when crash_id is "" */
 } spool_job_type_t;
 
@@ -122,7 +122,8 @@ struct st_spool_job_t {
     void *data; /**< for the caller */
     /** PUT, REQUEUE, PURGE: the crash id (NUL-terminated). */
     char crash_id[SPOOL_CRASH_ID_MAX + 1];
-    /** DELIVERED, RESCHEDULE, DEAD, DELETE: the record. Output of PUT and REQUEUE: the new sequence. */
+    /** DELIVERED, RESCHEDULE, DEAD, DELETE: the record. Output (when the status is 0): the new sequence
+     * of PUT and REQUEUE (0 on failure), the number of dead letters removed by PURGE. */
     uint64_t seq;
     /** PUT: malloc'ed blob. The spool frees it (with free()) before calling cb; NULL afterwards. */
     void *blob;
@@ -137,6 +138,7 @@ struct st_spool_job_t {
     /* private to the spool */
     spool_job_t *_next;
     int _status;
+    int _bad_id; /* the id given to the init helper was too long */
 };
 
 /** A record of the main table as the read functions return it. */

@@ -43,7 +43,7 @@ static void job_set_id(spool_job_t *job, const char *crash_id)
     size_t len = crash_id != NULL ? strlen(crash_id) : 0;
 
     if (len > SPOOL_CRASH_ID_MAX) {
-        job->_status = -EINVAL; /* remembered for spool_submit: never act on a cut id */
+        job->_bad_id = 1; /* remembered for spool_submit: never act on a cut id */
         return;
     }
     if (len != 0)
@@ -115,7 +115,7 @@ static int valid_id(const char *id)
 
 static int job_valid(spool_t *spool, const spool_job_t *job)
 {
-    if (job->cb == NULL || job->_status != 0)
+    if (job->cb == NULL || job->_bad_id)
         return 0;
     switch (job->type) {
     case SPOOL_JOB_PUT:
@@ -173,7 +173,7 @@ int spool_submit(spool_t *spool, spool_job_t *job)
     pthread_mutex_unlock(&spool->mutex);
 
     if (len != 0)
-        metrics_gauge_add(spool->metrics.queued_bytes, (double)len);
+        metrics_gauge_set(spool->metrics.queued_bytes, (double)atomic_load(&spool->queued_bytes));
     return 0;
 }
 
@@ -732,6 +732,8 @@ static void run_batch(spool_t *spool, spool_job_t *batch)
             job->_status = SPOOL_FULL;
         else if (rc != 0)
             job->_status = status;
+        if (job->_status != 0 && (job->type == SPOOL_JOB_PUT || job->type == SPOOL_JOB_REQUEUE))
+            job->seq = 0;
     }
     set_health(spool, nputs != 0, puts_status, rc == 0 && skip_puts ? SPOOL_FULL : status);
     metrics_histogram_observe(spool->metrics.batch_jobs, (double)njobs);
@@ -748,7 +750,7 @@ static void run_batch(spool_t *spool, spool_job_t *batch)
 
     /* the bytes leave the budget before the callbacks run, so a callback may submit again */
     atomic_fetch_sub(&spool->queued_bytes, put_bytes);
-    metrics_gauge_add(spool->metrics.queued_bytes, -(double)put_bytes);
+    metrics_gauge_set(spool->metrics.queued_bytes, (double)atomic_load(&spool->queued_bytes));
     while (batch != NULL) {
         spool_job_t *job = batch;
         batch = job->_next;

@@ -557,6 +557,12 @@ static void test_reschedule(void **state)
 
     spool_job_init_reschedule(&job, 99, later, NULL, 0, NULL, NULL);
     assert_int_equal(spool_submit_wait(f->spool, &job), SPOOL_NOT_FOUND);
+    /* a job may be submitted again once its callback ran, whatever its outcome */
+    job.seq = s2;
+    assert_int_equal(spool_submit_wait(f->spool, &job), 0);
+    id_of(id, 2);
+    assert_int_equal(spool_get(f->spool, id, 0, &recs[0]), 0);
+    assert_int_equal(recs[0].attempts, 1);
 }
 
 static void test_delivered_and_delete(void **state)
@@ -926,6 +932,7 @@ static void test_map_max_fails_whole_batch(void **state)
     for (unsigned i = 0; i != 12; ++i) {
         assert_int_equal(atomic_load(&jobs[i].calls), 1);
         assert_int_equal(jobs[i].status, SPOOL_FULL);
+        assert_int_equal(jobs[i].super.seq, 0);
     }
     assert_true(spool_is_full(f->spool));
     assert_int_equal(spool_last_error(f->spool), SPOOL_FULL);
