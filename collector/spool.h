@@ -125,9 +125,12 @@ struct st_spool_job_t {
     /** DELIVERED, RESCHEDULE, DEAD, DELETE: the record. Output (when the status is 0): the new sequence
      * of PUT and REQUEUE (0 on failure), the number of dead letters removed by PURGE. */
     uint64_t seq;
-    /** PUT: malloc'ed blob. The spool frees it (with free()) before calling cb; NULL afterwards. */
+    /** PUT: the blob. The spool releases it before calling cb (free(blob), or blob_free(blob_free_arg)
+     * when blob_free is set); NULL afterwards. */
     void *blob;
     size_t blob_len;
+    void (*blob_free)(void *arg);
+    void *blob_free_arg;
     /** DELIVERED: upstream bits. */
     uint32_t upstreams;
     /** RESCHEDULE: next attempt time, ms since the epoch. */
@@ -203,6 +206,12 @@ void spool_destroy(spool_t *spool);
 
 /** Prepares a PUT. crash_id is copied (too long ids make spool_submit() fail with -EINVAL). */
 void spool_job_init_put(spool_job_t *job, const char *crash_id, void *blob, size_t blob_len, spool_job_cb cb, void *data);
+/**
+ * Prepares a PUT of a blob that something else owns, released with release(release_arg): e.g. the
+ * bytes of crashrec_record(rec) released by destroying rec, which saves copying them.
+ */
+void spool_job_init_put_owned(spool_job_t *job, const char *crash_id, const void *blob, size_t blob_len, void (*release)(void *arg),
+                              void *release_arg, spool_job_cb cb, void *data);
 /** Prepares a DELIVERED: upstreams is the mask of upstreams that now have record seq. */
 void spool_job_init_delivered(spool_job_t *job, uint64_t seq, uint32_t upstreams, spool_job_cb cb, void *data);
 /** Prepares a RESCHEDULE; error (may be NULL) is kept as last error, truncated to SPOOL_ERROR_MAX. */

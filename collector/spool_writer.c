@@ -59,6 +59,14 @@ void spool_job_init_put(spool_job_t *job, const char *crash_id, void *blob, size
     job->blob_len = blob_len;
 }
 
+void spool_job_init_put_owned(spool_job_t *job, const char *crash_id, const void *blob, size_t blob_len, void (*release)(void *arg),
+                              void *release_arg, spool_job_cb cb, void *data)
+{
+    spool_job_init_put(job, crash_id, (void *)blob, blob_len, cb, data);
+    job->blob_free = release;
+    job->blob_free_arg = release_arg;
+}
+
 void spool_job_init_delivered(spool_job_t *job, uint64_t seq, uint32_t upstreams, spool_job_cb cb, void *data)
 {
     job_init(job, SPOOL_JOB_DELIVERED, cb, data);
@@ -756,7 +764,10 @@ static void run_batch(spool_t *spool, spool_job_t *batch)
         batch = job->_next;
         job->_next = NULL;
         if (job->type == SPOOL_JOB_PUT) {
-            free(job->blob);
+            if (job->blob_free != NULL)
+                job->blob_free(job->blob_free_arg);
+            else
+                free(job->blob);
             job->blob = NULL;
         }
         job->cb(job, job->_status);

@@ -241,6 +241,14 @@ static uint64_t commits(void)
 
 /* ---- tests ---- */
 
+static int released;
+
+static void release_owner(void *arg)
+{
+    free(arg);
+    ++released;
+}
+
 static void test_put_get_round_trip(void **state)
 {
     fixture_t *f = *state;
@@ -279,6 +287,21 @@ static void test_put_get_round_trip(void **state)
     id_of(id, 2);
     assert_int_equal(spool_get(f->spool, id, SPOOL_READ_BLOB, &rec), 0);
     assert_int_equal(rec.size, 0);
+    spool_record_dispose(&rec);
+
+    /* a blob owned by something else is released through its own function */
+    spool_job_t job;
+    char *owner = malloc(64);
+    assert_non_null(owner);
+    memcpy(owner, "owned bytes", 11);
+    released = 0;
+    spool_job_init_put_owned(&job, "owned-1", owner, 11, release_owner, owner, NULL, NULL);
+    assert_int_equal(spool_submit_wait(f->spool, &job), 0);
+    assert_int_equal(released, 1);
+    assert_null(job.blob);
+    assert_int_equal(spool_get(f->spool, "owned-1", SPOOL_READ_BLOB, &rec), 0);
+    assert_int_equal(rec.size, 11);
+    assert_memory_equal(rec.blob, "owned bytes", 11);
     spool_record_dispose(&rec);
 
     id_of(id, 3);
