@@ -746,6 +746,99 @@ static void test_repost_round_trip(void **state)
     tbuf_free(&b);
 }
 
+/* --- golden fixtures --- */
+
+static void read_file(const char *path, tbuf_t *out)
+{
+    FILE *fp = fopen(path, "rb");
+    char chunk[4096];
+    size_t n;
+    assert_non_null(fp);
+    while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+        tbuf_add(out, chunk, n);
+    fclose(fp);
+}
+
+static json_t *run_fixture(const char *name, int gzip, submission_result_t *res, tbuf_t *body)
+{
+    const char *src = getenv("EDGE_SOURCE_DIR");
+    char path[4096];
+    tbuf_t ct = {0}, plain = {0};
+
+    snprintf(path, sizeof(path), "%s/tests/fixtures/collector/%s.content-type", src != NULL ? src : "../..", name);
+    read_file(path, &ct);
+    while (ct.len > 0 && (ct.p[ct.len - 1] == '\n' || ct.p[ct.len - 1] == '\r'))
+        ct.p[--ct.len] = '\0';
+    snprintf(path, sizeof(path), "%s/tests/fixtures/collector/%s.multipart", src != NULL ? src : "../..", name);
+    read_file(path, &plain);
+    if (gzip) {
+        gzip_into(plain.p, plain.len, body);
+        tbuf_free(&plain);
+    } else {
+        *body = plain;
+    }
+    submission_request_t req = request(body);
+    req.content_type = ct.p;
+    req.content_type_len = ct.len;
+    if (gzip) {
+        req.content_encoding = "gzip";
+        req.content_encoding_len = 4;
+    }
+    json_t *raw = expect_stored(&req, res);
+    tbuf_free(&ct);
+    return raw;
+}
+
+static void test_fixtures(void **state)
+{
+    for (int gzip = 0; gzip <= 1; ++gzip) {
+        submission_result_t res;
+        tbuf_t body = {0};
+        json_t *raw;
+
+        raw = run_fixture("crashpad", gzip, &res, &body);
+        assert_string_equal(json_string_value(json_object_get(raw, "prod")), "Electron");
+        assert_string_equal(json_string_value(json_object_get(raw, "ver")), "27.1.3");
+        assert_string_equal(json_string_value(json_object_get(raw, "guid")), "6f1b7a1e-4a4e-4b6e-9d1c-2f0c6c1d7e8f");
+        assert_int_equal(json_array_size(notes_of(raw)), 0);
+        assert_int_equal(res.crash->num_dumps, 1);
+        assert_int_equal(res.crash->dumps[0].len, 8 + 256 + 20 + 32);
+        assert_string_equal(meta_str(raw, "payload_compressed"), gzip ? "1" : "0");
+        json_decref(raw);
+        submission_result_dispose(&res);
+        tbuf_free(&body);
+
+        raw = run_fixture("firefox", gzip, &res, &body);
+        assert_string_equal(meta_str(raw, "payload"), "json");
+        assert_string_equal(json_string_value(json_object_get(raw, "ProductName")), "Firefox");
+        assert_string_equal(json_string_value(json_object_get(json_object_get(raw, "StackTraces"), "status")), "OK");
+        assert_null(json_object_get(raw, "Email"));
+        assert_null(json_object_get(raw, "TelemetryClientId"));
+        assert_int_equal(json_array_size(notes_of(raw)), 2);
+        assert_int_equal(res.crash->num_dumps, 2);
+        assert_string_equal(res.crash->dumps[1].name, "upload_file_minidump_browser");
+        assert_int_equal(res.crash->dumps[1].len, 64);
+        json_decref(raw);
+        submission_result_dispose(&res);
+        tbuf_free(&body);
+
+        raw = run_fixture("breakpad-windows", gzip, &res, &body);
+        assert_string_equal(json_string_value(json_object_get(raw, "prod")), "MyApp");
+        assert_string_equal(json_string_value(json_object_get(raw, "ver")), "1.2.3");
+        assert_int_equal(res.crash->num_dumps, 1);
+        json_decref(raw);
+        submission_result_dispose(&res);
+        tbuf_free(&body);
+
+        raw = run_fixture("curl", gzip, &res, &body);
+        assert_string_equal(json_string_value(json_object_get(raw, "ProductName")), "Test");
+        assert_int_equal(res.crash->num_dumps, 1);
+        json_decref(raw);
+        submission_result_dispose(&res);
+        tbuf_free(&body);
+    }
+}
+
 static void test_real_minidumps(void **state)
 {
     const char *shared = getenv("EDGE_SHARED_DIR");
@@ -822,6 +915,7 @@ int main(void)
         cmocka_unit_test(test_many_tiny_parts),
         cmocka_unit_test(test_result_ownership),
         cmocka_unit_test(test_repost_round_trip),
+        cmocka_unit_test(test_fixtures),
         cmocka_unit_test(test_real_minidumps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
