@@ -321,8 +321,9 @@ static int handle_part(pipeline_t *pl, const multipart_part_t *part, const char 
         pl->has_text = 1;
         if (!utf8_valid((const unsigned char *)part->body, part->body_len))
             return add_note(pl, NOTE_BAD_UTF8);
-        /* A name that is not UTF-8 cannot be a JSON key: such a part is dropped like a nameless one. */
-        if (!utf8_valid((const unsigned char *)part->name, part->name_len))
+        /* A name that is not UTF-8 or holds a NUL cannot be a portable JSON key (jansson and the
+         * upstream collector refuse NUL in keys): such a part is dropped like a nameless one. */
+        if (!utf8_valid((const unsigned char *)part->name, part->name_len) || memchr(part->name, '\0', part->name_len) != NULL)
             return 0;
         json_t *v = json_stringn_nocheck(part->body, part->body_len);
         if (v == NULL || json_object_setn_new_nocheck(pl->annotations, part->name, part->name_len, v) != 0)

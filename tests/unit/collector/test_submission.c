@@ -343,10 +343,13 @@ static void test_no_annotations(void **state)
     expect_malformed(&req, "no_annotations");
     tbuf_free(&b);
 
-    /* an annotation dropped for bad UTF-8 does not count; nameless parts are ignored */
+    /* an annotation dropped for bad UTF-8 does not count; parts without a usable name are ignored */
     tbuf_text(&b, B, "Bad", "\xc3\x28");
     tbuf_str(&b, "--" B "\r\nContent-Disposition: form-data\r\n\r\nno name\r\n");
     tbuf_text(&b, B, "", "empty name");
+    static const char nul_name[] = "--" B "\r\nContent-Disposition: form-data; name=\"a\0b\"\r\n\r\nNUL in the name\r\n";
+    tbuf_add(&b, nul_name, sizeof(nul_name) - 1);
+    tbuf_text(&b, B, "bad\xff", "name not UTF-8");
     tbuf_close(&b, B);
     req = request(&b);
     expect_malformed(&req, "no_annotations");
