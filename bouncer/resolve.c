@@ -375,6 +375,14 @@ int resolve_request(const snapshot_t *snap, const resolve_input_t *in, resolve_o
         goto Exit;
     }
 
+    /* names longer than the catalog allows cannot name anything (and must not be viewed past
+     * their buffers): answer as go-bouncer would for an unknown name */
+    if (product_len > CATALOG_NAME_MAX || os_len > CATALOG_OS_MAX) {
+        out->outcome = RESOLVE_NOT_FOUND;
+        out->reason = os_len > CATALOG_OS_MAX ? RESOLVE_REASON_UNKNOWN_OS : RESOLVE_REASON_UNKNOWN_PRODUCT;
+        goto Exit;
+    }
+
     /* 3. defaults and the language tag check */
     if (os_len == 0) {
         os = default_os;
