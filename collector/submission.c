@@ -446,8 +446,8 @@ static int build_raw_crash(pipeline_t *pl, const submission_request_t *req, cons
         goto Exit;
 
     gmtime_r(&now->tv_sec, &tm);
-    snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%06ld+00:00", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-             tm.tm_hour, tm.tm_min, tm.tm_sec, (long)(now->tv_nsec / 1000));
+    snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%06ld+00:00", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, (long)(now->tv_nsec / 1000));
     if (json_object_set(pl->annotations, "metadata", meta) != 0 ||
         json_object_set_new(pl->annotations, "submitted_timestamp", json_string(ts)) != 0 ||
         json_object_set_new(pl->annotations, "uuid", json_string(res->crash_id)) != 0 ||
@@ -484,8 +484,8 @@ int submission_process(const submission_request_t *req, submission_result_t *res
     res->payload_size = req->body_len;
     if (now.tv_sec == 0 && now.tv_nsec == 0)
         clock_gettime(CLOCK_REALTIME, &now);
-    if ((pl.annotations = json_object()) == NULL || (pl.notes = json_array()) == NULL ||
-        (pl.dump_index = json_object()) == NULL || (pl.rendered = json_object()) == NULL)
+    if ((pl.annotations = json_object()) == NULL || (pl.notes = json_array()) == NULL || (pl.dump_index = json_object()) == NULL ||
+        (pl.rendered = json_object()) == NULL)
         goto Exit;
     ret = 0;
 
@@ -525,8 +525,9 @@ int submission_process(const submission_request_t *req, submission_result_t *res
     if (req->content_encoding != NULL && (media_type_is(req->content_encoding, req->content_encoding_len, "gzip") ||
                                           media_type_is(req->content_encoding, req->content_encoding_len, "x-gzip"))) {
         res->compressed = 1;
-        switch ((ret = inflate_body(req->body, req->body_len, req->inflate_cap != 0 ? req->inflate_cap : SUBMISSION_DEFAULT_INFLATE_CAP,
-                                    &inflated, &payload_len))) {
+        switch (
+            (ret = inflate_body(req->body, req->body_len, req->inflate_cap != 0 ? req->inflate_cap : SUBMISSION_DEFAULT_INFLATE_CAP,
+                                &inflated, &payload_len))) {
         case 0:
             payload = (const char *)inflated;
             break;

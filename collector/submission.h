@@ -74,13 +74,13 @@ typedef struct st_submission_request_t {
 } submission_request_t;
 
 typedef enum en_submission_outcome_t {
-    SUBMISSION_STORE,       /**< store result.crash durably, then answer status/body (500 if storing fails) */
-    SUBMISSION_FAKE_ACCEPT, /**< answer status/body; nothing to store */
-    SUBMISSION_REJECTED,    /**< a throttle rule rejected it: 200 Discarded=rule_<name> */
-    SUBMISSION_MALFORMED,   /**< 400 Discarded=malformed_<reason> */
+    SUBMISSION_STORE,        /**< store result.crash durably, then answer status/body (500 if storing fails) */
+    SUBMISSION_FAKE_ACCEPT,  /**< answer status/body; nothing to store */
+    SUBMISSION_REJECTED,     /**< a throttle rule rejected it: 200 Discarded=rule_<name> */
+    SUBMISSION_MALFORMED,    /**< 400 Discarded=malformed_<reason> */
     SUBMISSION_UNAUTHORIZED, /**< 401 Discarded=unauthorized_uuid */
-    SUBMISSION_TOO_LARGE,   /**< 413 Discarded=too_large: the inflated body exceeds the inflate cap */
-    SUBMISSION_ERROR        /**< 500 with an empty body: out of memory or no randomness (retry later) */
+    SUBMISSION_TOO_LARGE,    /**< 413 Discarded=too_large: the inflated body exceeds the inflate cap */
+    SUBMISSION_ERROR         /**< 500 with an empty body: out of memory or no randomness (retry later) */
 } submission_outcome_t;
 
 typedef struct st_submission_result_t {

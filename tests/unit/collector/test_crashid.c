@@ -35,8 +35,8 @@ static void test_mint_layout(void **state)
         assert_int_equal(id[13], '-');
         assert_int_equal(id[18], '-');
         assert_int_equal(id[23], '-');
-        assert_int_equal(id[14], '4');                  /* version 4 */
-        assert_non_null(strchr("89ab", id[19]));        /* RFC 4122 variant */
+        assert_int_equal(id[14], '4');           /* version 4 */
+        assert_non_null(strchr("89ab", id[19])); /* RFC 4122 variant */
         char tail[8] = "x261126";
         tail[0] = (char)('0' + digit);
         assert_string_equal(id + 29, tail);

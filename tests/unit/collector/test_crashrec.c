@@ -161,19 +161,19 @@ static void test_hostile_lengths(void **state)
         int width;
         int want;
     } cases[] = {
-        {0, 0xffffffff, 4, -EBADMSG},           /* dump count */
-        {0, 3, 4, -EBADMSG},                    /* one dump more than present */
-        {0, 1, 4, -EBADMSG},                    /* one dump less: trailing bytes */
-        {1, UINT64_MAX, 8, -EBADMSG},           /* raw crash length */
-        {1, UINT64_MAX - 1, 8, -EBADMSG},       /* raw crash length + 1 overflows */
-        {1, 5, 8, -EBADMSG},                    /* NUL not where it should be */
-        {2, 0xffff, 2, -EBADMSG},               /* dump name length */
-        {2, 0, 2, -EBADMSG},                    /* empty dump name */
-        {3, UINT64_MAX, 8, -EBADMSG},           /* dump data length */
-        {4, 2, 2, -ENOTSUP},                    /* version */
+        {0, 0xffffffff, 4, -EBADMSG},     /* dump count */
+        {0, 3, 4, -EBADMSG},              /* one dump more than present */
+        {0, 1, 4, -EBADMSG},              /* one dump less: trailing bytes */
+        {1, UINT64_MAX, 8, -EBADMSG},     /* raw crash length */
+        {1, UINT64_MAX - 1, 8, -EBADMSG}, /* raw crash length + 1 overflows */
+        {1, 5, 8, -EBADMSG},              /* NUL not where it should be */
+        {2, 0xffff, 2, -EBADMSG},         /* dump name length */
+        {2, 0, 2, -EBADMSG},              /* empty dump name */
+        {3, UINT64_MAX, 8, -EBADMSG},     /* dump data length */
+        {4, 2, 2, -ENOTSUP},              /* version */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); ++i) {
-        size_t off = cases[i].which == 0 ? ndumps_off
+        size_t off = cases[i].which == 0   ? ndumps_off
                      : cases[i].which == 1 ? rawlen_off
                      : cases[i].which == 2 ? dump0_off
                      : cases[i].which == 3 ? dump0_off + 2 + 20 + 1
@@ -338,14 +338,9 @@ static void test_repost_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_empty),
-        cmocka_unit_test(test_create_invalid),
-        cmocka_unit_test(test_corruption_detected),
-        cmocka_unit_test(test_hostile_lengths),
-        cmocka_unit_test(test_repost_text),
-        cmocka_unit_test(test_repost_json),
-        cmocka_unit_test(test_repost_errors),
+        cmocka_unit_test(test_round_trip),          cmocka_unit_test(test_empty),           cmocka_unit_test(test_create_invalid),
+        cmocka_unit_test(test_corruption_detected), cmocka_unit_test(test_hostile_lengths), cmocka_unit_test(test_repost_text),
+        cmocka_unit_test(test_repost_json),         cmocka_unit_test(test_repost_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -162,8 +162,8 @@ static void test_content_type(void **state)
     req.content_type_len = strlen(req.content_type);
     expect_malformed(&req, "invalid_payload_structure");
     /* boundary anywhere, quoted, media type in any case, multipart/mixed */
-    static const char *const good[] = {"multipart/form-data; charset=utf-8; boundary=\"" B "\"",
-                                       "Multipart/Form-Data;BOUNDARY=" B, "multipart/mixed; boundary=" B};
+    static const char *const good[] = {"multipart/form-data; charset=utf-8; boundary=\"" B "\"", "Multipart/Form-Data;BOUNDARY=" B,
+                                       "multipart/mixed; boundary=" B};
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); ++i) {
         req.content_type = good[i];
         req.content_type_len = strlen(good[i]);
@@ -598,8 +598,8 @@ static void test_client_uuid(void **state)
     expect_answer(&req, SUBMISSION_UNAUTHORIZED, 401, "Discarded=unauthorized_uuid");
     /* token configured: missing, wrong, prefix, other scheme */
     req.submitter_token = TOKEN;
-    static const char *const wrong[] = {NULL, "Bearer s3cret-t0ke", "Bearer s3cret-t0ken2", "Basic " TOKEN, TOKEN,
-                                        "Bearer", "Bearer  "};
+    static const char *const wrong[] = {NULL,      "Bearer s3cret-t0ke", "Bearer s3cret-t0ken2", "Basic " TOKEN, TOKEN, "Bearer",
+                                        "Bearer  "};
     for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); ++i) {
         req.authorization = wrong[i];
         req.authorization_len = wrong[i] != NULL ? strlen(wrong[i]) : 0;
@@ -624,8 +624,8 @@ static void test_client_uuid(void **state)
     tbuf_free(&b);
 
     /* authorised but invalid ids */
-    static const char *const bad[] = {"DE1BB258-CBBF-4589-A673-34F800160918", "de1bb258-cbbf-4589-a673-34f80016091",
-                                      "not a uuid", ""};
+    static const char *const bad[] = {"DE1BB258-CBBF-4589-A673-34F800160918", "de1bb258-cbbf-4589-a673-34f80016091", "not a uuid",
+                                      ""};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); ++i) {
         uuid_request(&b, bad[i]);
         req = request(&b);
@@ -902,24 +902,15 @@ static void test_real_minidumps(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_content_type),
-        cmocka_unit_test(test_gzip),
-        cmocka_unit_test(test_gzip_bomb),
-        cmocka_unit_test(test_payload_structure),
-        cmocka_unit_test(test_json_errors),
-        cmocka_unit_test(test_dump_names),
-        cmocka_unit_test(test_no_annotations),
-        cmocka_unit_test(test_raw_crash_exact),
-        cmocka_unit_test(test_json_and_text),
-        cmocka_unit_test(test_nul_bytes_and_utf8),
-        cmocka_unit_test(test_throttle),
-        cmocka_unit_test(test_client_uuid),
-        cmocka_unit_test(test_uuid_before_reject),
-        cmocka_unit_test(test_many_tiny_parts),
-        cmocka_unit_test(test_result_ownership),
-        cmocka_unit_test(test_repost_round_trip),
-        cmocka_unit_test(test_fixtures),
-        cmocka_unit_test(test_real_minidumps),
+        cmocka_unit_test(test_content_type),       cmocka_unit_test(test_gzip),
+        cmocka_unit_test(test_gzip_bomb),          cmocka_unit_test(test_payload_structure),
+        cmocka_unit_test(test_json_errors),        cmocka_unit_test(test_dump_names),
+        cmocka_unit_test(test_no_annotations),     cmocka_unit_test(test_raw_crash_exact),
+        cmocka_unit_test(test_json_and_text),      cmocka_unit_test(test_nul_bytes_and_utf8),
+        cmocka_unit_test(test_throttle),           cmocka_unit_test(test_client_uuid),
+        cmocka_unit_test(test_uuid_before_reject), cmocka_unit_test(test_many_tiny_parts),
+        cmocka_unit_test(test_result_ownership),   cmocka_unit_test(test_repost_round_trip),
+        cmocka_unit_test(test_fixtures),           cmocka_unit_test(test_real_minidumps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
