@@ -93,10 +93,10 @@ static config_t *reload(server_t *server, config_t *running, const char *config_
     }
     size_t needs_restart;
     size_t changes = reload_log_changes(running->doc->root, next->doc->root, &needs_restart);
-    log_set_level(next->log.level);
     server_set_htpasswd(server, table);
     log_info("reload", "configuration reloaded from %s: %zu changes (%zu need a restart), admin credentials re-read (%zu users)",
              config_path, changes, needs_restart, htpasswd_count(table));
+    log_set_level(next->log.level);
     return next;
 }
 

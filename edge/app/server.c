@@ -9,7 +9,7 @@
  * Every accepted socket gets a conn_t (linked into its worker, found again through
  * sock->on_close.data) that counts the requests in flight on it. Shutdown uses that: workers
  * close their listeners, ask h2o to stop keep-alive, and every 100 ms check whether all their
- * connections are idle (no request in a handler, no bytes waiting in the socket buffer); when
+ * connections are idle (no request in a handler, no byte read since the last answer); when
  * they are, the HTTP/1 request timeout is cut to zero so h2o closes the idle keep-alive
  * connections itself. A worker returns when it has no connection left or the deadline passed.
  */
@@ -51,6 +51,8 @@ typedef struct st_conn_t {
     worker_t *worker;
     h2o_socket_t *sock;
     unsigned inflight;
+    /* sock->bytes_read when the connection last became idle: more bytes since means a request is arriving */
+    size_t bytes_read_when_idle;
 } conn_t;
 
 struct st_worker_t {
@@ -179,8 +181,8 @@ static void on_inflight_dispose(void *data)
 {
     inflight_t *inflight = data;
     metrics_gauge_add(inflight->plane->inflight, -1);
-    if (inflight->conn != NULL)
-        --inflight->conn->inflight;
+    if (inflight->conn != NULL && --inflight->conn->inflight == 0)
+        inflight->conn->bytes_read_when_idle = inflight->conn->sock->bytes_read;
 }
 
 static int on_route_req(h2o_handler_t *self, h2o_req_t *req)
@@ -469,7 +471,7 @@ static int all_connections_idle(worker_t *worker)
 {
     for (h2o_linklist_t *node = worker->conns.next; node != &worker->conns; node = node->next) {
         conn_t *conn = H2O_STRUCT_FROM_MEMBER(conn_t, link, node);
-        if (conn->inflight != 0 || (conn->sock->input != NULL && conn->sock->input->size != 0))
+        if (conn->inflight != 0 || conn->sock->bytes_read != conn->bytes_read_when_idle)
             return 0;
     }
     return 1;

@@ -1,0 +1,249 @@
+# SPDX-License-Identifier: MIT
+"""Server plumbing over real sockets: health endpoints, admin authentication, metrics format,
+TLS with HTTP/1.1 and HTTP/2 (curl), limits and malformed requests, IPv6."""
+import os
+import socket
+import subprocess
+import time
+
+import edgetest
+from edgetest import Edge, metric_sum
+
+
+def with_edge(fn, **kwargs):
+    def run():
+        e = Edge(**kwargs).start()
+        try:
+            fn(e)
+        finally:
+            e.stop()
+            e.cleanup()
+    run.__name__ = fn.__name__
+    return run
+
+
+def raw(port, data, read_timeout=5):
+    with socket.create_connection(("127.0.0.1", port), timeout=read_timeout) as s:
+        try:
+            s.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server may refuse before reading everything
+        chunks = []
+        try:
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    break
+                chunks.append(b)
+        except (socket.timeout, ConnectionResetError):
+            pass
+        return b"".join(chunks)
+
+
+@with_edge
+def test_dockerflow(e):
+    status, headers, body = e.request("GET", "/__lbheartbeat__")
+    assert status == 200 and headers["content-length"] == str(len(body))
+    status, headers, body = e.request("GET", "/__heartbeat__")
+    assert status == 200, body
+    doc = __import__("json").loads(body)
+    assert doc["healthy"] is True and doc["checks"]["data_dir"]["ok"] is True
+    status, headers, body = e.request("GET", "/__version__")
+    doc = __import__("json").loads(body)
+    assert status == 200 and doc["version"] and doc["commit"] and headers["content-type"] == "application/json"
+
+
+def test_heartbeat_fails_when_disk_threshold_not_met():
+    e = Edge(extra_yaml="health:\n  min_free_disk: 1000000g\n").start()
+    try:
+        status, _, body = e.request("GET", "/__heartbeat__")
+        doc = __import__("json").loads(body)
+        assert status == 503, status
+        assert doc["healthy"] is False and doc["checks"]["data_dir"]["ok"] is False
+        assert "free" in doc["checks"]["data_dir"]["detail"]
+    finally:
+        e.stop()
+        e.cleanup()
+
+
+@with_edge
+def test_admin_requires_credentials(e):
+    status, headers, _ = e.admin("GET", "/metrics", auth=None)
+    assert status == 401 and headers["www-authenticate"].startswith("Basic realm=")
+    status, _, _ = e.admin("GET", "/metrics", auth=("admin", "wrong"))
+    assert status == 401
+    status, _, _ = e.admin("GET", "/metrics", auth=("nobody", edgetest.ADMIN_PASSWORD))
+    assert status == 401
+    status, _, _ = e.admin("GET", "/metrics", headers={"Authorization": "Basic !!!notbase64"}, auth=None)
+    assert status == 401
+    status, _, _ = e.admin("GET", "/no/such/admin/path", auth=None)
+    assert status == 401, "unknown admin paths must not leak without credentials"
+    status, _, _ = e.admin("GET", "/no/such/admin/path")
+    assert status == 404
+    status, _, body = e.admin("GET", "/metrics")
+    assert status == 200 and b"edge_build_info" in body
+    m = e.metrics()
+    assert metric_sum(m, "edge_admin_auth_failures_total") >= 4
+
+
+@with_edge
+def test_admin_routes_not_on_public_listener(e):
+    status, _, body = e.request("GET", "/metrics")
+    assert status == 404, status
+    assert b"edge_build_info" not in body
+
+
+@with_edge
+def test_metrics_format_and_counts(e):
+    for _ in range(3):
+        e.request("GET", "/__lbheartbeat__")
+    m = e.metrics()
+    assert metric_sum(m, "edge_http_requests_total", route="lbheartbeat", status="200") >= 3
+    assert metric_sum(m, "edge_http_request_duration_seconds_count", route="lbheartbeat") >= 3
+    assert ("edge_http_requests_in_flight", 'listener="public"') in m
+    assert metric_sum(m, "edge_http_connections_accepted_total", listener="public") >= 3
+    assert m[("edge_process_resident_memory_bytes", "")] > 1e6
+    # histogram buckets are cumulative and end in +Inf == count
+    buckets = sorted((float(l.split('le="')[1].rstrip('"').replace("+Inf", "inf")), v)
+                     for (n, l), v in m.items() if n == "edge_http_request_duration_seconds_bucket" and 'route="lbheartbeat"' in l)
+    values = [v for _, v in buckets]
+    assert values == sorted(values) and buckets[-1][0] == float("inf")
+    assert buckets[-1][1] == metric_sum(m, "edge_http_request_duration_seconds_count", route="lbheartbeat")
+
+
+@with_edge
+def test_malformed_http_gets_400_and_server_survives(e):
+    reply = raw(e.port, b"GARBAGE\x00\x01\r\n\r\n")
+    assert reply.startswith(b"HTTP/1.1 400"), reply[:100]
+    reply = raw(e.port, b"GET / HTTP/1.1\r\nHost: x\r\nBad Header Without Colon\r\n\r\n")
+    assert reply.startswith(b"HTTP/1.1 400"), reply[:100]
+    assert e.request("GET", "/__lbheartbeat__")[0] == 200
+
+
+@with_edge
+def test_oversized_headers_rejected(e):
+    reply = raw(e.port, b"GET /__lbheartbeat__ HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 600000 + b"\r\n\r\n")
+    assert reply == b"" or reply.startswith(b"HTTP/1.1 4"), reply[:100]
+    assert e.request("GET", "/__lbheartbeat__")[0] == 200
+
+
+def test_oversized_body_413():
+    e = Edge(extra_yaml="").start()
+    try:
+        e.write_config(open(e.config).read().replace("shutdown_timeout: 10s", "shutdown_timeout: 10s\n  max_request_body: 64k"))
+        e.stop()
+        e.start()
+        reply = raw(e.port, b"POST /__lbheartbeat__ HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n" + b"x" * 70000)
+        assert reply.startswith(b"HTTP/1.1 413"), reply[:100]
+    finally:
+        e.stop()
+        e.cleanup()
+
+
+def test_slow_client_times_out():
+    e = Edge().start()
+    try:
+        e.write_config(open(e.config).read().replace("shutdown_timeout: 10s", "shutdown_timeout: 10s\n  request_timeout: 1s"))
+        e.stop()
+        e.start()
+        with socket.create_connection(("127.0.0.1", e.port), timeout=10) as s:
+            s.sendall(b"POST /__lbheartbeat__ HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc")
+            start = time.time()
+            data = s.recv(1000)
+            # h2o closes (or answers 408) after the request timeout, never waits forever
+            assert time.time() - start < 5, "slow client held the connection"
+            assert data == b"" or data.startswith(b"HTTP/1.1 408"), data
+        assert e.request("GET", "/__lbheartbeat__")[0] == 200
+    finally:
+        e.stop()
+        e.cleanup()
+
+
+def test_http10_without_host():
+    e = Edge().start()
+    try:
+        reply = raw(e.port, b"GET /__lbheartbeat__ HTTP/1.0\r\n\r\n")
+        assert reply.startswith(b"HTTP/1.1 200") or reply.startswith(b"HTTP/1.0 200"), reply[:100]
+        assert b"Content-Length: 3" in reply or b"content-length: 3" in reply
+    finally:
+        e.stop()
+        e.cleanup()
+
+
+def test_tls_http1_and_http2_with_curl():
+    e = Edge()
+    cert, key = edgetest.make_cert(e.dir)
+    tls_port, h2_port = edgetest.free_port(), edgetest.free_port()
+    e.write_config(
+        "server:\n  threads: 2\n  listen:\n    - '127.0.0.1:{port}'\n"
+        "    - {address: '127.0.0.1:%d', tls: {certificate: server.crt, key: server.key}}\n"
+        "    - {address: '127.0.0.1:%d', tls: {certificate: server.crt, key: server.key}, http2: true}\n"
+        "admin:\n  listen: '127.0.0.1:{admin_port}'\n  htpasswd: htpasswd\nstorage:\n  data_dir: data\n" % (tls_port, h2_port))
+    e.start()
+    try:
+        def curl(port, *args):
+            r = subprocess.run(["curl", "-sS", "--cacert", cert, "-o", "/dev/null", "-w", "%{http_code} %{http_version}",
+                                *args, "https://127.0.0.1:%d/__lbheartbeat__" % port], capture_output=True, text=True, timeout=20)
+            assert r.returncode == 0, r.stderr
+            return r.stdout
+        assert curl(tls_port, "--http1.1") == "200 1.1"
+        # a listener without http2 never negotiates h2, even when the client asks for it
+        assert curl(tls_port, "--http2") == "200 1.1"
+        assert curl(h2_port, "--http2") == "200 2"
+        assert curl(h2_port, "--http1.1") == "200 1.1"
+        # TLS 1.1 and below are refused
+        r = subprocess.run(["curl", "-sS", "--cacert", cert, "--tls-max", "1.1", "https://127.0.0.1:%d/" % tls_port],
+                           capture_output=True, text=True, timeout=20)
+        assert r.returncode != 0
+    finally:
+        e.stop()
+        e.cleanup()
+
+
+def test_ipv6_listener():
+    try:
+        s = socket.socket(socket.AF_INET6)
+        s.bind(("::1", 0))
+        s.close()
+    except OSError:
+        raise edgetest.Skip("no IPv6 loopback")
+    e = Edge()
+    port6 = edgetest.free_port()
+    e.write_config("server:\n  listen: ['127.0.0.1:{port}', '[::1]:%d']\nadmin:\n  listen: '127.0.0.1:{admin_port}'\n"
+                   "  htpasswd: htpasswd\nstorage:\n  data_dir: data\n" % port6)
+    e.start()
+    try:
+        r = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "http://[::1]:%d/__lbheartbeat__" % port6],
+                           capture_output=True, text=True, timeout=10)
+        assert r.stdout == "200", r.stdout + r.stderr
+    finally:
+        e.stop()
+        e.cleanup()
+
+
+def test_max_connections():
+    e = Edge()
+    e.write_config(open(e.config).read().replace("shutdown_timeout: 10s", "shutdown_timeout: 10s\n  max_connections: 3"))
+    e.start()
+    try:
+        held = [socket.create_connection(("127.0.0.1", e.port)) for _ in range(3)]
+        time.sleep(0.3)
+        extra = socket.create_connection(("127.0.0.1", e.port), timeout=5)
+        extra.sendall(b"GET /__lbheartbeat__ HTTP/1.1\r\nHost: x\r\n\r\n")
+        try:
+            data = extra.recv(100)
+        except ConnectionResetError:
+            data = b""
+        assert data == b"", data
+        for s in held:
+            s.close()
+        time.sleep(0.3)
+        assert e.request("GET", "/__lbheartbeat__")[0] == 200
+        assert metric_sum(e.metrics(), "edge_http_connections_refused_total", listener="public") >= 1
+    finally:
+        e.stop()
+        e.cleanup()
+
+
+if __name__ == "__main__":
+    edgetest.main(globals())
