@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "bouncer/bouncer.h"
+#include "collector/collector.h"
 #include "edge/app/dockerflow.h"
 #include "edge/app/process_metrics.h"
 #include "edge/app/reload.h"
@@ -49,12 +51,29 @@ int app_check(const config_t *config, conf_error_t *err)
     if (table == NULL)
         return 1;
     htpasswd_destroy(table);
+    if ((config->bouncer != NULL && bouncer_check_config(config->bouncer, err) != 0) ||
+        (config->collector != NULL && collector_check_config(config->collector, err) != 0))
+        return 1;
     return 0;
 }
 
 int app_command(const config_t *config, int argc, char **argv)
 {
-    fprintf(stderr, "edge: unknown command \"%s\"\n", argv[0]);
+    if (strcmp(argv[0], "catalog") == 0) {
+        if (config->bouncer == NULL) {
+            fprintf(stderr, "edge: the configuration has no bouncer section\n");
+            return 1;
+        }
+        return bouncer_command(config->bouncer, config->storage.data_dir, argc, argv, stdout, stderr);
+    }
+    if (strcmp(argv[0], "spool") == 0) {
+        if (config->collector == NULL) {
+            fprintf(stderr, "edge: the configuration has no collector section\n");
+            return 1;
+        }
+        return collector_command(config->collector, config->storage.data_dir, argc, argv, stdout, stderr);
+    }
+    fprintf(stderr, "edge: unknown command \"%s\" (catalog or spool)\n", argv[0]);
     return 2;
 }
 
@@ -77,7 +96,7 @@ static int make_dirs(const char *path)
 }
 
 /* SIGHUP: re-read the file, log what changed, apply what can change live. */
-static config_t *reload(server_t *server, config_t *running, const char *config_path)
+static config_t *reload(server_t *server, bouncer_t *bouncer, collector_t *collector, config_t *running, const char *config_path)
 {
     conf_error_t err;
     config_t *next = config_load(config_path, &err);
@@ -88,6 +107,13 @@ static config_t *reload(server_t *server, config_t *running, const char *config_
     htpasswd_t *table = load_htpasswd(next, &err);
     if (table == NULL) {
         log_error("reload", "keeping the running configuration: %s", err.msg);
+        config_destroy(next);
+        return NULL;
+    }
+    if ((bouncer != NULL && next->bouncer != NULL && bouncer_reload(bouncer, next->bouncer, &err) != 0) ||
+        (collector != NULL && next->collector != NULL && collector_reload(collector, next->collector, &err) != 0)) {
+        log_error("reload", "keeping the running configuration: %s", err.msg);
+        htpasswd_destroy(table);
         config_destroy(next);
         return NULL;
     }
@@ -105,6 +131,8 @@ int app_run(config_t *config, const char *config_path)
     int ret = 1;
     server_t *server = NULL;
     statsd_t *statsd = NULL;
+    bouncer_t *bouncer = NULL;
+    collector_t *collector = NULL;
     config_t *latest = NULL;
     conf_error_t err;
     char msg[512];
@@ -140,6 +168,22 @@ int app_run(config_t *config, const char *config_path)
     }
     if (dockerflow_register(server_public_routes(server)) != 0)
         goto Exit;
+    if (config->bouncer != NULL) {
+        if (bouncer_create(config->bouncer, config->storage.data_dir, &bouncer, &err) != 0) {
+            log_error("main", "bouncer: %s", err.msg);
+            goto Exit;
+        }
+        if (bouncer_register(bouncer, server_public_routes(server), server_admin_routes(server)) != 0)
+            goto Exit;
+    }
+    if (config->collector != NULL) {
+        if (collector_create(config->collector, config->storage.data_dir, &collector, &err) != 0) {
+            log_error("main", "collector: %s", err.msg);
+            goto Exit;
+        }
+        if (collector_register(collector, server_public_routes(server), server_admin_routes(server)) != 0)
+            goto Exit;
+    }
     if (config->metrics.statsd_address != NULL &&
         (statsd = statsd_start((const struct sockaddr *)&config->metrics.statsd_addr, config->metrics.statsd_addrlen,
                                config->metrics.statsd_prefix, config->metrics.statsd_interval_ms)) == NULL) {
@@ -164,7 +208,7 @@ int app_run(config_t *config, const char *config_path)
         if (sigwait(&sigs, &sig) != 0)
             continue;
         if (sig == SIGHUP) {
-            config_t *next = reload(server, latest != NULL ? latest : config, config_path);
+            config_t *next = reload(server, bouncer, collector, latest != NULL ? latest : config, config_path);
             if (next != NULL) {
                 config_destroy(latest);
                 latest = next;
@@ -182,6 +226,9 @@ int app_run(config_t *config, const char *config_path)
 
 Exit:
     statsd_stop(statsd);
+    /* the server has drained (or never started): nothing can reach the modules any more */
+    collector_destroy(collector);
+    bouncer_destroy(bouncer);
     server_destroy(server);
     health_reset();
     config_destroy(latest);
