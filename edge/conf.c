@@ -248,16 +248,22 @@ conf_doc_t *conf_doc_parse(const char *text, size_t len, const char *file, const
 
     /* stream start, then either stream end (empty file) or one document */
     yaml_event_t ev;
-    int done = 0;
+    int done = 0, documents = 0;
     while (!done) {
         if (next_event(&b, &ev) != 0)
             goto Error;
         switch (ev.type) {
         case YAML_STREAM_START_EVENT:
+        case YAML_DOCUMENT_END_EVENT:
+            break;
         case YAML_DOCUMENT_START_EVENT:
+            if (++documents > 1) {
+                set_error(err, file, (unsigned)ev.start_mark.line + 1, "only one YAML document is allowed");
+                yaml_event_delete(&ev);
+                goto Error;
+            }
             break;
         case YAML_STREAM_END_EVENT:
-        case YAML_DOCUMENT_END_EVENT:
             done = 1;
             break;
         default:
