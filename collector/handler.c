@@ -228,6 +228,8 @@ static void finish(pending_t *p)
         metrics_counter_inc(c->metrics.save_failed);
         log_warn("collector", "crash %s not stored: %s", p->crash_id, spool_strerror(status));
     }
+    release(c, p->charged);
+    jobs_unlink(c->submit, p);
     if (p->req != NULL) {
         h2o_req_t *req = p->req;
         *p->stub = NULL;
@@ -243,8 +245,6 @@ static void finish(pending_t *p)
     } else if (status == 0) {
         metrics_counter_inc(c->metrics.client_gone);
     }
-    release(c, p->charged);
-    jobs_unlink(c->submit, p);
     free(p);
 }
 
@@ -299,6 +299,11 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     collector_t *c = h->collector;
     submission_result_t res;
     size_t charged = 0;
+    /* the answer, sent after the budget is released (so a client that got its answer never sees
+     * its bytes still counted) */
+    int status = 500;
+    const char *body = "";
+    size_t body_len = 0;
 
     memset(&res, 0, sizeof(res));
     if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"))) {
@@ -307,25 +312,27 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         return 0;
     }
     metrics_counter_inc(c->metrics.incoming);
-    size_t body_len = req->entity.base != NULL ? req->entity.len : 0;
+    size_t wire_len = req->entity.base != NULL ? req->entity.len : 0;
 
     /* 1. limits: the body on the wire, then the global budget (body now, record later) */
-    if (body_len > c->config->max_body_size) {
+    if (wire_len > c->config->max_body_size) {
         metrics_counter_inc(c->metrics.too_large);
-        answer(req, 413, H2O_STRLIT("Discarded=too_large"));
+        status = 413;
+        body = "Discarded=too_large";
+        body_len = strlen(body);
         goto Exit;
     }
-    if (reserve(c, body_len) != 0) {
+    if (reserve(c, wire_len) != 0) {
         metrics_counter_inc(c->metrics.over_budget);
-        answer_unavailable(c, req);
+        status = 503;
         goto Exit;
     }
-    charged = body_len;
+    charged = wire_len;
 
     /* 2. the pipeline, on this worker thread */
     collector_settings_t *settings = collector__settings(c);
     submission_request_t sreq = {.body = (const uint8_t *)req->entity.base,
-                                 .body_len = body_len,
+                                 .body_len = wire_len,
                                  .submitter_token = settings->submitter_token,
                                  .inflate_cap = (size_t)c->config->max_inflated_size,
                                  .throttle = on_throttle,
@@ -349,7 +356,6 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     }
     if (submission_process(&sreq, &res) != 0) {
         metrics_counter_inc(c->metrics.error);
-        answer(req, 500, "", 0);
         goto Exit;
     }
     if (res.compressed)
@@ -371,15 +377,13 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         int ret = store(h, req, crash, charged);
         if (ret == 0) {
             charged = 0; /* released by finish() */
-            goto Exit;
-        }
-        if (ret == SPOOL_BUSY || ret == SPOOL_SHUTDOWN) {
+            status = 0;  /* answered by finish() */
+        } else if (ret == SPOOL_BUSY || ret == SPOOL_SHUTDOWN) {
             metrics_counter_inc(c->metrics.spool_busy);
-            answer_unavailable(c, req);
+            status = 503;
         } else {
             metrics_counter_inc(c->metrics.error);
             log_warn("collector", "cannot queue crash %s: %s", res.crash_id, spool_strerror(ret));
-            answer(req, 500, "", 0);
         }
         goto Exit;
     }
@@ -396,16 +400,20 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     default:
         break;
     }
-    {
-        char *body = h2o_mem_alloc_pool(&req->pool, res.body_len + 1);
-        memcpy(body, res.body, res.body_len);
-        answer(req, res.status, body, res.body_len);
-    }
+    status = res.status;
+    char *copy = h2o_mem_alloc_pool(&req->pool, res.body_len + 1);
+    memcpy(copy, res.body, res.body_len);
+    body = copy;
+    body_len = res.body_len;
 
 Exit:
     if (charged != 0)
         release(c, charged);
     submission_result_dispose(&res);
+    if (status == 503)
+        answer_unavailable(c, req);
+    else if (status != 0)
+        answer(req, status, body, body_len);
     return 0;
 }
 
