@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Forwarder benchmark: how fast does a collector drain a backlog into an upstream collector, and
+how much does draining cost its own intake?
+
+Two edge processes on loopback (2 worker threads each, temporary data directories):
+  - U, the upstream: a collector with `collector.submitter_token` (accepts the forwarded crash ids);
+  - A, the edge under test: a collector with `collector.upstream: {kind: antenna, url:
+    http://127.0.0.1:<U>/submit, token, concurrency: C}` and a short backoff so that it notices U
+    coming back within a second.
+Steps (each bounded in time and count):
+  1. U alone: intake of ~200 kB reports with C keep-alive clients (wrk + Lua, like
+     bench_collector.py): the rate the upstream can absorb with as many connections as A's
+     forwarder uses;
+  2. U down: A's intake alone (same wrk settings, D seconds), then A is filled with more reports
+     until its spool holds --backlog (20,000) reports;
+  3. U starts (empty): the drain rate = reports U stored per second (its
+     edge_collector_save_crash_total; A's edge_forwarder_delivered_total is printed alongside),
+     first over a window without load on A, then while wrk loads A with the same settings as in
+     step 2 (intake while draining); finally the time until A's backlog is empty (bounded).
+Goals: drain / U's intake >= 0.8; A's intake while draining / A's intake alone >= 0.7.
+
+Usage: bench_forwarder.py --edge build-bench/bin/edge [--quick] [--backlog 20000] [--concurrency 16]
+"""
+import argparse
+import os
+import sys
+import tempfile
+import time
+
+import benchlib
+
+TOKEN = "bench-forwarder-token-5f2c1e9a7b"
+REPORT_BYTES = 200000
+
+
+def counter(edge, name, **labels):
+    return benchlib.metric_sum(benchlib.metrics(edge), name, **labels)
+
+
+def backlog(edge):
+    return counter(edge, "edge_spool_records")
+
+
+def main():
+    ap = argparse.ArgumentParser(description="edge forwarder drain benchmark")
+    ap.add_argument("--edge", default=os.path.join(benchlib.SOURCE_DIR, "build-bench", "bin", "edge"))
+    ap.add_argument("--quick", action="store_true", help="5,000-report backlog, 4 s windows")
+    ap.add_argument("--backlog", type=int, default=20000)
+    ap.add_argument("--concurrency", type=int, default=16, help="forwarder transfers = wrk connections (default 16)")
+    ap.add_argument("--duration", type=int, default=6, help="seconds per measured window (default 6)")
+    ap.add_argument("--keep", action="store_true")
+    args = ap.parse_args()
+    if args.quick:
+        args.backlog, args.duration = 5000, 4
+    edge_bin = benchlib.set_edge_bin(args.edge)
+    benchlib.warn_if_not_release(edge_bin)
+    print("== bench_forwarder: %s" % " ".join(sys.argv))
+    print("machine: " + benchlib.machine())
+    print("tools: " + benchlib.tool_versions())
+    tmp = tempfile.mkdtemp(prefix="edge-bench-forwarder-")
+    up = a = None
+    status = 0
+    try:
+        for d in ("upstream", "edge-a"):
+            os.makedirs(os.path.join(tmp, d))
+        up = benchlib.edgetest.Edge(extra_yaml="collector:\n  submitter_token: \"%s\"\n" % TOKEN, threads=2,
+                                    directory=os.path.join(tmp, "upstream"))
+        a_yaml = ("collector:\n  upstream:\n    kind: antenna\n    url: \"http://127.0.0.1:%d/submit\"\n"
+                  "    token: \"%s\"\n    concurrency: %d\n"
+                  "  forwarder:\n    backoff_initial: 100ms\n    backoff_max: 1s\n" % (up.port, TOKEN, args.concurrency))
+        a = benchlib.edgetest.Edge(extra_yaml=a_yaml, threads=2, directory=os.path.join(tmp, "edge-a"))
+        benchlib.check_config(up)
+        benchlib.check_config(a)
+
+        overhead = len(benchlib.crash_report(0)[0])
+        body, ctype = benchlib.crash_report(REPORT_BYTES - overhead)
+        body_path, lua = os.path.join(tmp, "report.body"), os.path.join(tmp, "post.lua")
+        with open(body_path, "wb") as f:
+            f.write(body)
+        with open(lua, "w") as f:
+            f.write(benchlib.POST_LUA)
+        wrk_args = [body_path, ctype, "-", "0"]
+        conc = args.concurrency
+        print("reports: %d bytes multipart; wrk + Lua with %d keep-alive connections (-t2); forwarder concurrency %d"
+              % (len(body), conc, conc))
+
+        # 1. upstream alone
+        up.start()
+        st, _, resp = benchlib.post_report(up, body, ctype)
+        if st != 200 or not resp.startswith(b"CrashID=bp-"):
+            raise benchlib.Missing("the upstream's POST /submit answered %d %r" % (st, resp[:200]))
+        w = benchlib.run_wrk("http://127.0.0.1:%d/submit" % up.port, 2, conc, args.duration, script=lua, script_args=wrk_args,
+                             timeout_s="30s")
+        up_rate = w["lua"].get("acked", 0) / w["seconds"]
+        print("upstream alone: %.0f reports/s (%.0f MB/s), ack p50 %s p99 %s, %d non-acks"
+              % (up_rate, up_rate * len(body) / 1e6, benchlib.ms(w["p50"]), benchlib.ms(w["p99"]),
+                 w["lua"].get("other", 0) + w["errors"]))
+        up.stop()
+        benchlib.rm_tree(os.path.join(up.dir, "data"))
+
+        # 2. A with the upstream down
+        a.start()
+        st, _, resp = benchlib.post_report(a, body, ctype)
+        if st != 200 or not resp.startswith(b"CrashID=bp-"):
+            raise benchlib.Missing("A's POST /submit answered %d %r" % (st, resp[:200]))
+        w = benchlib.run_wrk("http://127.0.0.1:%d/submit" % a.port, 2, conc, args.duration, script=lua, script_args=wrk_args,
+                             timeout_s="30s")
+        a_alone = w["lua"].get("acked", 0) / w["seconds"]
+        print("A alone (upstream down): %.0f reports/s, ack p50 %s p99 %s, %d non-acks"
+              % (a_alone, benchlib.ms(w["p50"]), benchlib.ms(w["p99"]), w["lua"].get("other", 0) + w["errors"]))
+        have = backlog(a)
+        if have < args.backlog:
+            t0 = time.perf_counter()
+            w, wall = benchlib.run_wrk_until("http://127.0.0.1:%d/submit" % a.port, 2, conc, 300,
+                                             lambda: backlog(a) >= args.backlog, script=lua, script_args=wrk_args)
+            print("filled A's spool in %.1f s (%.0f reports/s)" % (wall, (backlog(a) - have) / (time.perf_counter() - t0)))
+        m = benchlib.metrics(a)
+        n0 = benchlib.metric_sum(m, "edge_spool_records")
+        print("A's spool: %d reports, %.2f GB; forwarder retries so far: %d; upstream_up=%g"
+              % (n0, benchlib.metric_sum(m, "edge_spool_record_bytes") / 1e9, benchlib.metric_sum(m, "edge_forwarder_retries_total"),
+                 benchlib.metric_sum(m, "edge_forwarder_upstream_up")))
+
+        # 3. upstream back: drain
+        t_up = time.perf_counter()
+        up.start()
+        first = benchlib.wait_until(lambda: counter(up, "edge_collector_save_crash_total") > 0, 30, 0.02)
+        if not first:
+            raise RuntimeError("A delivered nothing within 30 s of the upstream's start:\n" + benchlib.tail_log(a))
+        print("first delivery %.2f s after the upstream started listening" % (time.perf_counter() - t_up))
+
+        def window(seconds, load):
+            s0, d0, t0 = counter(up, "edge_collector_save_crash_total"), counter(a, "edge_forwarder_delivered_total"), time.perf_counter()
+            w = None
+            if load:
+                w = benchlib.run_wrk("http://127.0.0.1:%d/submit" % a.port, 2, conc, seconds, script=lua, script_args=wrk_args,
+                                     timeout_s="30s")
+            else:
+                time.sleep(seconds)
+            dt = time.perf_counter() - t0
+            s1, d1, left = counter(up, "edge_collector_save_crash_total"), counter(a, "edge_forwarder_delivered_total"), backlog(a)
+            return (s1 - s0) / dt, (d1 - d0) / dt, left, w
+
+        drain, delivered, left, _ = window(args.duration, False)
+        print("drain, no load on A: %.0f reports/s stored by the upstream (A's delivered counter: %.0f/s); %d left"
+              % (drain, delivered, left))
+        if left == 0:
+            print("  (!! the backlog emptied inside the window: the rate is underestimated; use a larger --backlog)")
+        drain_busy, delivered_busy, left, w = window(args.duration, True)
+        a_busy = w["lua"].get("acked", 0) / w["seconds"]
+        print("drain while A takes load: %.0f reports/s (delivered counter %.0f/s); A's intake meanwhile: %.0f reports/s, "
+              "ack p50 %s p99 %s, %d non-acks; %d left" % (drain_busy, delivered_busy, a_busy, benchlib.ms(w["p50"]),
+                                                          benchlib.ms(w["p99"]), w["lua"].get("other", 0) + w["errors"], left))
+        if left == 0:
+            print("  (!! the backlog emptied inside the window: use a larger --backlog)")
+        t0, n_start = time.perf_counter(), left
+        done = benchlib.wait_until(lambda: backlog(a) == 0, 600, 0.2)
+        if done:
+            print("the remaining %d reports drained in %.1f s" % (n_start, time.perf_counter() - t0))
+        else:
+            print("!! the backlog did not drain within 600 s (%d left)" % backlog(a))
+            status = 1
+        m = benchlib.metrics(a)
+        print("A after the drain: delivered %d, dead letters %d, retries %d"
+              % (benchlib.metric_sum(m, "edge_forwarder_delivered_total"), benchlib.metric_sum(m, "edge_forwarder_dead_letters_total"),
+                 benchlib.metric_sum(m, "edge_forwarder_retries_total")))
+
+        print("RESULTS")
+        r1 = drain / up_rate if up_rate else 0
+        r2 = a_busy / a_alone if a_alone else 0
+        print("  drain / upstream intake: %.0f / %.0f = %.2f; goal >= 0.8: %s" % (drain, up_rate, r1, "met" if r1 >= 0.8 else "MISSED"))
+        print("  A intake while draining / alone: %.0f / %.0f = %.2f; goal >= 0.7: %s"
+              % (a_busy, a_alone, r2, "met" if r2 >= 0.7 else "MISSED"))
+    except benchlib.Missing as e:
+        print("NOT MEASURED: %s" % e)
+        status = 2
+    finally:
+        for e in (a, up):
+            if e is not None:
+                if e.proc is not None and e.proc.poll() is not None:
+                    print("edge exited (%s); log tail:\n%s" % (e.proc.returncode, benchlib.tail_log(e)))
+                e.cleanup()
+        if args.keep:
+            print("kept " + tmp)
+        else:
+            benchlib.rm_tree(tmp)
+    sys.exit(status)
+
+
+if __name__ == "__main__":
+    main()
