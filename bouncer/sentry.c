@@ -438,8 +438,8 @@ static int publish_status(sentry_t *s, round_t *r, const entry_t *entries, const
         const char *was = old != NULL ? old->state : "unknown";
         if (strcmp(was, ms[i].state) != 0 && !(old == NULL && strcmp(ms[i].state, "healthy") == 0))
             log_write(strcmp(ms[i].state, "healthy") == 0 ? LOG_LEVEL_INFO : LOG_LEVEL_WARN, COMPONENT,
-                      "mirror %s is now %s (was %s; %zu healthy, %zu unhealthy, %zu absent locations): %s", ms[i].name,
-                      ms[i].state, was, ms[i].healthy, ms[i].unhealthy, ms[i].absent,
+                      "mirror %s is now %s (was %s; %zu healthy, %zu unhealthy, %zu absent locations): %s", ms[i].name, ms[i].state,
+                      was, ms[i].healthy, ms[i].unhealthy, ms[i].absent,
                       ms[i].last_reason != NULL ? ms[i].last_reason : "HTTP 200");
     }
     free_mstatus(s->mstatus, s->num_mstatus);
@@ -716,17 +716,18 @@ static void register_metrics(sentry_t *s)
         s->m_checks[i] = metrics_counter("edge_bouncer_health_checks_total", "Mirror health checks by result class", labels);
     }
     s->m_rounds = metrics_counter("edge_bouncer_health_rounds_total", "Health check rounds started", NULL);
-    s->m_skipped_quorum = metrics_counter("edge_bouncer_health_rounds_skipped_total",
-                                          "Health check rounds not applied (the checker's own network looked broken)",
-                                          "reason=\"quorum\"");
-    s->m_skipped_canary = metrics_counter("edge_bouncer_health_rounds_skipped_total",
-                                          "Health check rounds not applied (the checker's own network looked broken)",
-                                          "reason=\"canary\"");
-    s->m_healthy = metrics_gauge("edge_bouncer_health_mirrors", "Enabled mirrors by health state after the last round",
-                                 "state=\"healthy\"");
-    s->m_unhealthy = metrics_gauge("edge_bouncer_health_mirrors", "Enabled mirrors by health state after the last round",
-                                   "state=\"unhealthy\"");
-    s->m_guard = metrics_gauge("edge_bouncer_health_guard_active", "1 when the last round was not applied (quorum or canary)", NULL);
+    s->m_skipped_quorum =
+        metrics_counter("edge_bouncer_health_rounds_skipped_total",
+                        "Health check rounds not applied (the checker's own network looked broken)", "reason=\"quorum\"");
+    s->m_skipped_canary =
+        metrics_counter("edge_bouncer_health_rounds_skipped_total",
+                        "Health check rounds not applied (the checker's own network looked broken)", "reason=\"canary\"");
+    s->m_healthy =
+        metrics_gauge("edge_bouncer_health_mirrors", "Enabled mirrors by health state after the last round", "state=\"healthy\"");
+    s->m_unhealthy =
+        metrics_gauge("edge_bouncer_health_mirrors", "Enabled mirrors by health state after the last round", "state=\"unhealthy\"");
+    s->m_guard =
+        metrics_gauge("edge_bouncer_health_guard_active", "1 when the last round was not applied (quorum or canary)", NULL);
     s->m_duration = metrics_histogram("edge_bouncer_health_round_duration_seconds", "Duration of health check rounds", NULL,
                                       buckets, sizeof(buckets) / sizeof(buckets[0]));
 }

@@ -120,8 +120,7 @@ void sentry_track_init(sentry_track_t *t, catalog_health_state_t state)
     t->streak = 0;
 }
 
-int sentry_track_observe(sentry_track_t *t, catalog_health_state_t observed, unsigned failures_to_down,
-                         unsigned successes_to_up)
+int sentry_track_observe(sentry_track_t *t, catalog_health_state_t observed, unsigned failures_to_down, unsigned successes_to_up)
 {
     unsigned need;
     if (failures_to_down == 0)

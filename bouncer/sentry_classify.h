@@ -94,8 +94,7 @@ void sentry_track_init(sentry_track_t *t, catalog_health_state_t state);
  * @param failures_to_down, successes_to_up at least 1 (0 is treated as 1)
  * @return 1 when t->state changed, 0 otherwise.
  */
-int sentry_track_observe(sentry_track_t *t, catalog_health_state_t observed, unsigned failures_to_down,
-                         unsigned successes_to_up);
+int sentry_track_observe(sentry_track_t *t, catalog_health_state_t observed, unsigned failures_to_down, unsigned successes_to_up);
 
 /**
  * The quorum guard: a round that would newly mark `downs` of `total` items unhealthy is believed

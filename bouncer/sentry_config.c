@@ -13,9 +13,9 @@
 
 #define DEFAULT_USER_AGENT "edge-bouncer-sentry/1"
 
-static const char *const keys[] = {"enabled",          "interval",        "timeout",           "connect_timeout",
-                                   "concurrency",      "failures_to_down", "successes_to_up",  "max_down_fraction",
-                                   "user_agent",       "canary_url",      "ca_file",           NULL};
+static const char *const keys[] = {"enabled",     "interval",         "timeout",         "connect_timeout",
+                                   "concurrency", "failures_to_down", "successes_to_up", "max_down_fraction",
+                                   "user_agent",  "canary_url",       "ca_file",         NULL};
 
 void sentry_config_destroy(sentry_config_t *c)
 {

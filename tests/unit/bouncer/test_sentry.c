@@ -141,38 +141,38 @@ static void run_seq(catalog_health_state_t start, unsigned n_down, unsigned m_up
 static void test_hysteresis(void **state)
 {
     (void)state;
-    {   /* 3 failures to go down; a success in between starts over */
+    { /* 3 failures to go down; a success in between starts over */
         catalog_health_state_t obs[] = {U, U, H, U, U, U, U};
         catalog_health_state_t want[] = {H, H, H, H, H, U, U};
         int ch[] = {0, 0, 0, 0, 0, 1, 0};
         run_seq(H, 3, 2, obs, want, ch, 7);
     }
-    {   /* 2 successes to come back; a failure in between starts over */
+    { /* 2 successes to come back; a failure in between starts over */
         catalog_health_state_t obs[] = {H, U, H, H, H};
         catalog_health_state_t want[] = {U, U, U, H, H};
         int ch[] = {0, 0, 0, 1, 0};
         run_seq(U, 3, 2, obs, want, ch, 5);
     }
-    {   /* unhealthy and absent both count as failures; the last one decides the new state */
+    { /* unhealthy and absent both count as failures; the last one decides the new state */
         catalog_health_state_t obs[] = {U, A, A};
         catalog_health_state_t want[] = {H, H, A};
         int ch[] = {0, 0, 1};
         run_seq(H, 3, 2, obs, want, ch, 3);
     }
-    {   /* between the two down states the state follows at once */
+    { /* between the two down states the state follows at once */
         catalog_health_state_t obs[] = {U, A, A, U, H, H};
         catalog_health_state_t want[] = {U, A, A, U, U, H};
         int ch[] = {1, 1, 0, 1, 0, 1};
         run_seq(A, 3, 2, obs, want, ch, 6);
     }
-    {   /* N = M = 1 (and 0 treated as 1): every change applies at once */
+    { /* N = M = 1 (and 0 treated as 1): every change applies at once */
         catalog_health_state_t obs[] = {U, H, A, H};
         catalog_health_state_t want[] = {U, H, A, H};
         int ch[] = {1, 1, 1, 1};
         run_seq(H, 1, 1, obs, want, ch, 4);
         run_seq(H, 0, 0, obs, want, ch, 4);
     }
-    {   /* a success streak interrupted by absent then resumed starts from 1 */
+    { /* a success streak interrupted by absent then resumed starts from 1 */
         catalog_health_state_t obs[] = {H, A, H, H, H};
         catalog_health_state_t want[] = {U, A, A, A, H};
         int ch[] = {0, 1, 0, 0, 1};
@@ -300,7 +300,8 @@ typedef struct st_server_t {
 static void respond(int fd, const char *status, const char *ct)
 {
     char buf[256];
-    int n = snprintf(buf, sizeof(buf), "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", status, ct);
+    int n =
+        snprintf(buf, sizeof(buf), "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", status, ct);
     ssize_t w = write(fd, buf, (size_t)n);
     (void)w;
 }
