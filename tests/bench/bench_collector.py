@@ -108,6 +108,7 @@ def main():
     print("== bench_collector: %s" % " ".join(sys.argv))
     print("machine: " + benchlib.machine())
     print("tools: " + benchlib.tool_versions())
+    print("load average before: %s" % benchlib.loadavg())
     tmp = tempfile.mkdtemp(prefix="edge-bench-collector-")
     edge = None
     status = 0
@@ -205,6 +206,7 @@ def main():
             edge.stop()
             benchlib.rm_tree(edge.dir)
             edge = None
+        print("load average after: %s" % benchlib.loadavg())
     except benchlib.Missing as e:
         print("NOT MEASURED: %s" % e)
         status = 2

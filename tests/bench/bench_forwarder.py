@@ -58,6 +58,7 @@ def main():
     print("== bench_forwarder: %s" % " ".join(sys.argv))
     print("machine: " + benchlib.machine())
     print("tools: " + benchlib.tool_versions())
+    print("load average before: %s" % benchlib.loadavg())
     tmp = tempfile.mkdtemp(prefix="edge-bench-forwarder-")
     up = a = None
     status = 0
@@ -171,6 +172,7 @@ def main():
         print("  drain / upstream intake: %.0f / %.0f = %.2f; goal >= 0.8: %s" % (drain, up_rate, r1, "met" if r1 >= 0.8 else "MISSED"))
         print("  A intake while draining / alone: %.0f / %.0f = %.2f; goal >= 0.7: %s"
               % (a_busy, a_alone, r2, "met" if r2 >= 0.7 else "MISSED"))
+        print("load average after: %s" % benchlib.loadavg())
     except benchlib.Missing as e:
         print("NOT MEASURED: %s" % e)
         status = 2

@@ -388,3 +388,9 @@ def run_wrk_until(url, threads, connections, max_seconds, done, script=None, scr
     res["raw"] = out
     res["cmd"] = " ".join(cmd)
     return res, wall
+
+
+def loadavg():
+    """/proc/loadavg's three averages: other people's work on a shared machine shows up here."""
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
