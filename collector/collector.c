@@ -167,8 +167,8 @@ static int register_metrics(collector_t *c)
         (m->crash_size_uncompressed = metrics_histogram("edge_collector_crash_size_bytes", size_help, "payload=\"uncompressed\"",
                                                         size_buckets, sizeof(size_buckets) / sizeof(size_buckets[0]))) == NULL ||
         (m->save_time = metrics_histogram("edge_collector_save_crash_seconds",
-                                          "Time a crash waited for the spool commit that holds it (submit to fsync'ed commit)", NULL,
-                                          metrics_latency_buckets, metrics_latency_buckets_count)) == NULL)
+                                          "Time a crash waited for the spool commit that holds it (submit to fsync'ed commit)",
+                                          NULL, metrics_latency_buckets, metrics_latency_buckets_count)) == NULL)
         return -ENOMEM;
     struct {
         const char *name, *help;
@@ -221,7 +221,8 @@ int collector_create(const conf_node_t *section, const char *data_dir, collector
         snprintf(err->msg, sizeof(err->msg), "cannot register metrics: %s", strerror(-rc));
         goto Exit;
     }
-    log_info("collector", "accepting crashes on %s (max body %llu bytes, inflated %llu, pending budget %llu, %zu throttle rules%s%s)",
+    log_info("collector",
+             "accepting crashes on %s (max body %llu bytes, inflated %llu, pending budget %llu, %zu throttle rules%s%s)",
              c->config->path, (unsigned long long)c->config->max_body_size, (unsigned long long)c->config->max_inflated_size,
              (unsigned long long)c->config->max_pending_bytes, throttle_rules_count(settings->throttle),
              settings->submitter_token != NULL ? ", submitter token set" : "", c->forwarder != NULL ? ", forwarding" : "");
@@ -236,7 +237,8 @@ Exit:
 int collector_register(collector_t *module, route_registrar_t *public_routes, route_registrar_t *admin_routes)
 {
     int ret;
-    if ((ret = collector__submit_register(module, public_routes)) != 0 || (ret = collector__admin_register(module, admin_routes)) != 0)
+    if ((ret = collector__submit_register(module, public_routes)) != 0 ||
+        (ret = collector__admin_register(module, admin_routes)) != 0)
         return ret;
     return 0;
 }

@@ -12,9 +12,10 @@
 #include <string.h>
 #include "collector/forwarder.h"
 
-static const char *const section_keys[] = {"path",          "max_body_size", "max_inflated_size", "submitter_token",
-                                           "max_pending_bytes", "retry_after", "spool",           "throttle",
-                                           "upstream",      "forwarder",     NULL};
+static const char *const section_keys[] = {
+    "path",        "max_body_size", "max_inflated_size", "submitter_token", "max_pending_bytes",
+    "retry_after", "spool",         "throttle",          "upstream",        "forwarder",
+    NULL};
 static const char *const spool_keys[] = {"map_size_initial", "map_size_max", NULL};
 
 /* An empty `collector:` line is a null scalar: treat it as an empty mapping. */
@@ -99,7 +100,8 @@ int collector_config_parse(const conf_node_t *section, collector_config_t **out,
         goto Exit;
     }
     if (c->max_pending_bytes < c->max_body_size) {
-        conf_fail(err, conf_get(section, "max_pending_bytes"), "smaller than max_body_size: no large report could ever be accepted");
+        conf_fail(err, conf_get(section, "max_pending_bytes"),
+                  "smaller than max_body_size: no large report could ever be accepted");
         goto Exit;
     }
     if (throttle_rules_from_conf(conf_get(section, "throttle"), &c->throttle, err) != 0)

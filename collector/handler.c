@@ -46,10 +46,10 @@ struct st_pending_t {
     spool_job_t job;
     collector_t *collector;
     submit_thread_t *thread;
-    h2o_req_t *req;    /* worker thread only; NULL once the request is gone */
-    pending_t **stub;  /* in req->pool; valid while req is */
-    size_t charged;    /* bytes counted in pending_bytes */
-    int status;        /* written by the writer before the message is posted */
+    h2o_req_t *req;   /* worker thread only; NULL once the request is gone */
+    pending_t **stub; /* in req->pool; valid while req is */
+    size_t charged;   /* bytes counted in pending_bytes */
+    int status;       /* written by the writer before the message is posted */
     struct timespec submitted;
     char crash_id[CRASHID_LEN + 1];
     pending_t *prev, *next; /* every live job, for the final cleanup */
@@ -138,7 +138,8 @@ static void count_outcome(const submission_result_t *res)
     if (res->outcome == SUBMISSION_MALFORMED && res->malformed_reason != NULL) {
         /* the reasons are the pipeline's static strings: a dozen values */
         snprintf(labels, sizeof(labels), "reason=\"%s\"", res->malformed_reason);
-        metrics_counter_t *m = metrics_counter("edge_collector_malformed_total", "Crash submissions refused as malformed, by reason", labels);
+        metrics_counter_t *m =
+            metrics_counter("edge_collector_malformed_total", "Crash submissions refused as malformed, by reason", labels);
         if (m != NULL)
             metrics_counter_inc(m);
     }
@@ -150,7 +151,8 @@ static void count_outcome(const submission_result_t *res)
                                                                                   : "fakeaccept";
         snprintf(labels, sizeof(labels), "rule=\"%s\",result=\"%s\"", metrics_label_escape(res->throttle_rule, rule, sizeof(rule)),
                  result);
-        metrics_counter_t *m = metrics_counter("edge_collector_throttle_total", "Throttle decisions, by deciding rule and result", labels);
+        metrics_counter_t *m =
+            metrics_counter("edge_collector_throttle_total", "Throttle decisions, by deciding rule and result", labels);
         if (m != NULL)
             metrics_counter_inc(m);
     }

@@ -202,8 +202,8 @@ char *collector__spool_show_json(spool_t *spool, int dead, const char *crash_id,
     if ((obj = dead ? dead_json(&dl) : record_json(&rec, now_ms())) == NULL || (dumps = json_array()) == NULL)
         goto Exit;
     for (size_t i = 0; i < crash->num_dumps; ++i)
-        if (json_array_append_new(dumps, json_pack("{s:s,s:I}", "name", crash->dumps[i].name, "size",
-                                                   (json_int_t)crash->dumps[i].len)) != 0)
+        if (json_array_append_new(
+                dumps, json_pack("{s:s,s:I}", "name", crash->dumps[i].name, "size", (json_int_t)crash->dumps[i].len)) != 0)
             goto Exit;
     if ((raw = json_loadb(crash->raw_crash, crash->raw_crash_len, 0, NULL)) == NULL) {
         *status = SPOOL_CORRUPT;
