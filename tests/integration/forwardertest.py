@@ -58,6 +58,13 @@ def forwarding_yaml(upstream_yaml, forwarder_yaml=""):
     return out
 
 
+class QuietServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass  # clients killed mid-request (SIGKILL tests) are expected
+
+
 class Sink:
     """An Antenna-like upstream on 127.0.0.1. `modes` is a list consumed one request at a time
     (the last one sticks): "ok", "500", "429", "400", "hang", "reset", "wrong", "redirect".
@@ -115,8 +122,7 @@ class Sink:
             def log_message(self, *args):
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = QuietServer(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
         self.url = "http://127.0.0.1:%d/submit" % self.port
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
