@@ -398,7 +398,7 @@ Exit:
 int bouncer_register(bouncer_t *b, route_registrar_t *public_routes, route_registrar_t *admin_routes)
 {
     int ret;
-    if ((ret = bouncer__handler_register(b, public_routes)) != 0)
+    if ((ret = bouncer__handler_register(b, public_routes)) != 0 || (ret = bouncer__tuxedo_register(b, admin_routes)) != 0)
         return ret;
     return 0;
 }
