@@ -280,19 +280,55 @@ Exit:
     return ret;
 }
 
-/* Sets each pair's persisted state from the store's health records. */
-static void apply_persisted(round_t *r, pair_t *sorted)
+static int cmp_mirror_ptr(const void *a, const void *b)
+{
+    return strcasecmp((*(const catalog_mirror_t *const *)a)->name, (*(const catalog_mirror_t *const *)b)->name);
+}
+
+static int cmp_location_ptr(const void *a, const void *b)
+{
+    const catalog_location_t *x = *(const catalog_location_t *const *)a, *y = *(const catalog_location_t *const *)b;
+    int c = strcasecmp(x->product, y->product);
+    return c != 0 ? c : strcasecmp(x->os, y->os);
+}
+
+/*
+ * Sets each pair's persisted state from the store's health records (looked up through sorted
+ * indexes: a large catalog has many records). @return 0 or -ENOMEM.
+ */
+static int apply_persisted(round_t *r)
 {
     const catalog_t *cat = r->cat;
+    const catalog_mirror_t **ms = NULL;
+    const catalog_location_t **ls = NULL;
+    int ret = -ENOMEM;
+
+    if (cat->num_health == 0)
+        return 0;
+    if ((ms = malloc((cat->num_mirrors + 1) * sizeof(*ms))) == NULL || (ls = malloc((cat->num_locations + 1) * sizeof(*ls))) == NULL)
+        goto Exit;
+    for (size_t i = 0; i != cat->num_mirrors; ++i)
+        ms[i] = cat->mirrors + i;
+    for (size_t i = 0; i != cat->num_locations; ++i)
+        ls[i] = cat->locations + i;
+    qsort(ms, cat->num_mirrors, sizeof(*ms), cmp_mirror_ptr);
+    qsort(ls, cat->num_locations, sizeof(*ls), cmp_location_ptr);
     for (size_t h = 0; h != cat->num_health; ++h) {
         const catalog_health_t *rec = cat->health + h;
-        const catalog_mirror_t *m = catalog_find_mirror(cat, rec->mirror);
-        const catalog_location_t *l = catalog_find_location(cat, rec->product, rec->os);
+        catalog_mirror_t mkey = {.name = rec->mirror};
+        catalog_location_t lkey = {.product = rec->product, .os = rec->os};
+        const catalog_mirror_t *mk = &mkey, *const *m = bsearch(&mk, ms, cat->num_mirrors, sizeof(*ms), cmp_mirror_ptr);
+        const catalog_location_t *lk = &lkey, *const *l = bsearch(&lk, ls, cat->num_locations, sizeof(*ls), cmp_location_ptr);
         pair_t *p;
-        if (m == NULL || l == NULL || (p = find_pair(sorted, r->num_pairs, (uint64_t)m->id << 32 | l->id)) == NULL)
+        if (m == NULL || l == NULL || (p = find_pair(r->pairs, r->num_pairs, (uint64_t)(*m)->id << 32 | (*l)->id)) == NULL)
             continue;
         p->persisted = rec->state;
     }
+    ret = 0;
+Exit:
+    free(ms);
+    free(ls);
+    return ret;
 }
 
 /* ---- probing ---- */
@@ -584,14 +620,15 @@ static int apply_round(sentry_t *s, round_t *r, int64_t start, uint64_t start_ms
     }
     uint64_t dur_ms = now_mono_ms() - start_ms;
     metrics_histogram_observe(s->m_duration, (double)dur_ms / 1000.0);
+    /* announce before the status says the round ended, so that observers of the status see its effects */
+    if (changed && s->on_change != NULL)
+        s->on_change(s->arg);
     if (publish_status(s, r, entries, skipped, start, dur_ms) != 0)
         goto Exit;
     free_entries(s->entries, s->num_entries);
     s->entries = entries;
     s->num_entries = r->num_pairs;
     entries = NULL;
-    if (changed && s->on_change != NULL)
-        s->on_change(s->arg);
     ret = 0;
 Exit:
     if (entries != NULL)
@@ -641,7 +678,8 @@ static void run_round(sentry_t *s)
     qsort(r.pairs, r.num_pairs, sizeof(*r.pairs), cmp_pair);
     for (size_t i = r.num_pairs; i-- != 0;)
         r.mirrors[r.pairs[i].mirror].first = i;
-    apply_persisted(&r, r.pairs);
+    if ((ret = apply_persisted(&r)) != 0)
+        goto Exit;
 
     /* roots */
     if ((ret = run_urls(s, &r, r.num_mirrors, 1)) != 0 || r.oom)

@@ -74,10 +74,13 @@ void sentry_destroy(sentry_t *s);
  * Renders the checker's state as a JSON object:
  * {"enabled":bool,"running":bool,"rounds":n,"last_round_start":unix-s|null,"last_round_end":unix-s|null,
  *  "last_round_duration_ms":n,"checks":n,"last_round_skipped":bool,"skipped_reason":str|null,"rounds_skipped":n,
- *  "mirrors":{"<name>":{"state":"healthy"|"unhealthy"|"unknown","healthy":n,"unhealthy":n,"absent":n,
- *                       "last_check":unix-s|null,"last_reason":str|null}}}
- * Counts are per location, as stored (after hysteresis); "state" is unhealthy when the mirror root
- * failed or no location is healthy but some are unhealthy.
+ *  "interval_ms":n,"mirrors":{"<name>":{"state":"healthy"|"unhealthy"|"absent"|"unknown","healthy":n,"unhealthy":n,
+ *  "absent":n,"last_check":unix-s|null,"last_reason":str|null}}}
+ * "mirrors" lists the enabled mirrors of the last applied round. Counts are per location, after
+ * hysteresis and the quorum guard (what the store holds). A mirror's "state" is healthy when any of
+ * its locations is, else unhealthy when any is unhealthy, else absent when any is absent, else
+ * unknown (nothing to check). "last_reason" is the reason of its worst last check (a root failure
+ * or an unhealthy location before an absent one), null when every check passed.
  * @return a malloc'ed NUL-terminated string the caller frees, or NULL on ENOMEM.
  * @note Any thread.
  */

@@ -568,6 +568,64 @@ static void test_quorum_guard_and_recovery(void **state)
     free(js);
 }
 
+static int get_changes(world_t *w)
+{
+    int n;
+    pthread_mutex_lock(&w->mutex);
+    n = w->changes;
+    pthread_mutex_unlock(&w->mutex);
+    return n;
+}
+
+/* Rounds driven by sentry_trigger: streaks across rounds, and stored states as the starting point. */
+static void test_streaks_and_stored_state(void **state)
+{
+    world_t *w = *state;
+    catalog_t *cat = NULL;
+    const catalog_health_t *h;
+    char *js;
+    catalog_health_t rec = {"good", "Firefox", "win", CATALOG_HEALTH_UNHEALTHY, 1, "old"};
+
+    add_mirror(w, "good", "good");
+    add_mirror(w, "good2", "good");
+    add_mirror(w, "good3", "good");
+    add_mirror(w, "bad", "broken");
+    assert_int_equal(store_health_put(w->st, &rec, 1), 0);
+    sentry_t *s = start_sentry(w, "health_check:\n  interval: 1h\n  failures_to_down: 2\n  successes_to_up: 1\n");
+
+    /* round 1: good/win comes back at once; bad has one failure of two */
+    js = wait_rounds(s, 1);
+    free(js);
+    assert_int_equal(get_changes(w), 1);
+    assert_int_equal(store_load(w->st, &cat), 0);
+    assert_int_equal(cat->num_health, 1);
+    assert_non_null(h = find_health(cat, "good", "win"));
+    assert_int_equal(h->state, CATALOG_HEALTH_HEALTHY);
+    assert_string_equal(h->reason, "HTTP 200");
+    assert_null(find_health(cat, "bad", "win"));
+    catalog_destroy(cat);
+
+    /* round 2: bad goes down (2 of 8 locations, 1 of 4 mirrors: believed) */
+    sentry_trigger(s);
+    js = wait_rounds(s, 2);
+    assert_non_null(strstr(js, "\"bad\":{\"state\":\"unhealthy\",\"healthy\":0,\"unhealthy\":2"));
+    assert_non_null(strstr(js, "\"last_reason\":\"mirror root: HTTP 500\""));
+    free(js);
+    assert_int_equal(get_changes(w), 2);
+    assert_int_equal(store_load(w->st, &cat), 0);
+    assert_int_equal(cat->num_health, 3);
+    assert_non_null(h = find_health(cat, "bad", "osx"));
+    assert_int_equal(h->state, CATALOG_HEALTH_UNHEALTHY);
+    catalog_destroy(cat);
+
+    /* round 3: nothing changes, nothing is written, on_change is not called */
+    sentry_trigger(s);
+    js = wait_rounds(s, 3);
+    free(js);
+    assert_int_equal(get_changes(w), 2);
+    sentry_destroy(s);
+}
+
 static void test_stop_is_prompt(void **state)
 {
     world_t *w = *state;
@@ -614,6 +672,7 @@ int main(void)
         cmocka_unit_test(test_config),
         cmocka_unit_test_setup_teardown(test_rounds, world_setup, world_teardown),
         cmocka_unit_test_setup_teardown(test_quorum_guard_and_recovery, world_setup, world_teardown),
+        cmocka_unit_test_setup_teardown(test_streaks_and_stored_state, world_setup, world_teardown),
         cmocka_unit_test_setup_teardown(test_stop_is_prompt, world_setup, world_teardown),
         cmocka_unit_test_setup_teardown(test_disabled, world_setup, world_teardown),
     };
