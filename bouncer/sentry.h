@@ -76,7 +76,8 @@ void sentry_destroy(sentry_t *s);
  *  "last_round_duration_ms":n,"checks":n,"last_round_skipped":bool,"skipped_reason":str|null,"rounds_skipped":n,
  *  "interval_ms":n,"mirrors":{"<name>":{"state":"healthy"|"unhealthy"|"absent"|"unknown","healthy":n,"unhealthy":n,
  *  "absent":n,"last_check":unix-s|null,"last_reason":str|null}}}
- * "mirrors" lists the enabled mirrors of the last applied round. Counts are per location, after
+ * "mirrors" lists the enabled mirrors as of the last round that ran its checks (a round skipped by
+ * the canary leaves it as it was). Counts are per location, after
  * hysteresis and the quorum guard (what the store holds). A mirror's "state" is healthy when any of
  * its locations is, else unhealthy when any is unhealthy, else absent when any is absent, else
  * unknown (nothing to check). "last_reason" is the reason of its worst last check (a root failure

@@ -626,6 +626,43 @@ static void test_streaks_and_stored_state(void **state)
     sentry_destroy(s);
 }
 
+static void test_canary(void **state)
+{
+    world_t *w = *state;
+    catalog_t *cat = NULL;
+    char yaml[256], *js;
+
+    add_mirror(w, "a", "good");
+    add_mirror(w, "b", "broken");
+    add_mirror(w, "c", "good");
+    add_mirror(w, "d", "good");
+    /* a failing canary: nothing is checked, nothing applied */
+    snprintf(yaml, sizeof(yaml), "health_check:\n  interval: 1h\n  failures_to_down: 1\n  canary_url: http://127.0.0.1:%d/missing/x\n",
+             w->sv.port);
+    sentry_t *s = start_sentry(w, yaml);
+    js = wait_rounds(s, 1);
+    sentry_destroy(s);
+    assert_non_null(strstr(js, "\"skipped_reason\":\"canary\""));
+    assert_non_null(strstr(js, "\"rounds_skipped\":1"));
+    free(js);
+    assert_int_equal(atomic_load(&w->sv.requests), 1);
+    assert_int_equal(store_load(w->st, &cat), 0);
+    assert_int_equal(cat->num_health, 0);
+    catalog_destroy(cat);
+
+    /* a working canary: the round is applied */
+    snprintf(yaml, sizeof(yaml), "health_check:\n  interval: 1h\n  failures_to_down: 1\n  canary_url: http://127.0.0.1:%d/good/x\n",
+             w->sv.port);
+    s = start_sentry(w, yaml);
+    js = wait_rounds(s, 1);
+    sentry_destroy(s);
+    assert_non_null(strstr(js, "\"last_round_skipped\":false"));
+    free(js);
+    assert_int_equal(store_load(w->st, &cat), 0);
+    assert_int_equal(cat->num_health, 2);
+    catalog_destroy(cat);
+}
+
 static void test_stop_is_prompt(void **state)
 {
     world_t *w = *state;
@@ -673,6 +710,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rounds, world_setup, world_teardown),
         cmocka_unit_test_setup_teardown(test_quorum_guard_and_recovery, world_setup, world_teardown),
         cmocka_unit_test_setup_teardown(test_streaks_and_stored_state, world_setup, world_teardown),
+        cmocka_unit_test_setup_teardown(test_canary, world_setup, world_teardown),
         cmocka_unit_test_setup_teardown(test_stop_is_prompt, world_setup, world_teardown),
         cmocka_unit_test_setup_teardown(test_disabled, world_setup, world_teardown),
     };
