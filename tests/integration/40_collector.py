@@ -246,7 +246,7 @@ def test_http2_over_tls():
     yaml = ("server:\n  threads: 2\n  listen:\n    - address: \"127.0.0.1:{port}\"\n      tls: {certificate: %s, key: %s}\n"
             "      http2: true\n  shutdown_timeout: 10s\n"
             "admin:\n  listen: \"127.0.0.1:{admin_port}\"\n  htpasswd: htpasswd\nstorage:\n  data_dir: data\n"
-            % (cert, key)) + COLLECTOR_YAML
+            % (cert, key)) + "collector:\n  max_body_size: 30m\n"
     e = Edge(yaml=yaml)
     try:
         e.proc = None
@@ -269,10 +269,41 @@ def test_http2_over_tls():
         assert version == b"2", (out.stdout, out.stderr)
         raw = stored_raw_crash(e, crash_id(answer + b"\n"))
         assert raw["metadata"]["dump_checksums"]["upload_file_minidump"] == sha256(dump)
+        http2_clients_vanish(e, cert, d)
+        assert_clean_exit(e, e.stop())
     finally:
         e.stop()
         e.cleanup()
         subprocess.run(["rm", "-rf", d])
+
+
+def http2_clients_vanish(e, cert, d):
+    """HTTP/2 clients that give up while their crash is being committed: the stream (and request)
+    is disposed while the spool job is pending. The answer must be dropped safely (ASan checks the
+    use-after-free that a missing dispose hook would cause), the crash stays stored."""
+    big = os.path.join(d, "big.dmp")
+    with open(big, "wb") as f:
+        f.write(os.urandom(12 << 20))
+    cmd = ["curl", "-sS", "--http2", "--cacert", cert, "-o", "/dev/null", "-F", "ProductName=Firefox",
+           "-F", "upload_file_minidump=@" + big, "https://127.0.0.1:%d/submit" % e.port]
+    start = time.time()
+    subprocess.run(cmd, check=True, timeout=60)
+    full = time.time() - start
+    gone = 0
+    for attempt in range(2):
+        # sweep the client's deadline across the upload: some give up while the crash is committed
+        for i in range(24):
+            subprocess.run(cmd[:1] + ["--max-time", "%.3f" % (full * (0.3 + i * 0.03))] + cmd[1:], stderr=subprocess.DEVNULL,
+                           timeout=60)
+        time.sleep(0.5)
+        m = e.metrics()
+        gone = metric_sum(m, "edge_collector_client_gone_total")
+        if gone > 0:
+            break
+    assert gone > 0, "no client left while its crash was being committed"
+    assert metric_sum(m, "edge_collector_pending_bytes") == 0
+    assert metric_sum(m, "edge_collector_save_crash_total") >= gone + 1
+    assert e.proc.poll() is None
 
 
 def test_client_vanishes():
