@@ -545,6 +545,24 @@ static int plane_start(plane_t *plane)
     return 0;
 }
 
+/*
+ * h2o 2.2.5 picks the first registered path that is a prefix of the request path, so a module's
+ * "/" registered before another's "/submit" would shadow it. Order the paths longest first
+ * (stable) once every module has registered; no pathconf pointer is held anywhere yet.
+ */
+static void sort_paths_longest_first(h2o_hostconf_t *host)
+{
+    for (size_t i = 1; i < host->paths.size; ++i) {
+        h2o_pathconf_t moving = host->paths.entries[i];
+        size_t j = i;
+        while (j > 0 && host->paths.entries[j - 1].path.len < moving.path.len) {
+            host->paths.entries[j] = host->paths.entries[j - 1];
+            --j;
+        }
+        host->paths.entries[j] = moving;
+    }
+}
+
 int server_start(server_t *server)
 {
     plane_t *admin = &server->admin_plane;
@@ -561,6 +579,8 @@ int server_start(server_t *server)
         memmove(pathconf->handlers.entries + 1, pathconf->handlers.entries, (pathconf->handlers.size - 1) * sizeof(h2o_handler_t *));
         pathconf->handlers.entries[0] = &auth->super;
     }
+    sort_paths_longest_first(server->public_plane.host);
+    sort_paths_longest_first(admin->host);
     int ret;
     if ((ret = plane_start(&server->public_plane)) != 0 || (ret = plane_start(admin)) != 0) {
         server_stop(server);

@@ -18,7 +18,7 @@ import tempfile
 import time
 import traceback
 
-EDGE_BIN = os.environ.get("EDGE_BIN", "build/bin/edge")
+EDGE_BIN = os.path.abspath(os.environ.get("EDGE_BIN", "build/bin/edge"))
 SOURCE_DIR = os.environ.get("EDGE_SOURCE_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
 SHARED_DIR = os.environ.get("EDGE_SHARED_DIR", os.path.join(SOURCE_DIR, "..", "shared"))
 ADMIN_USER, ADMIN_PASSWORD = "admin", "s3cret-pass"
