@@ -145,6 +145,20 @@ def test_states_and_redirects():
         name, _ = redirect_mirror(edge, "Thunderbird", "linux", "en-US")
         assert name == "m-ok", name
 
+        # the JSON admin API carries the checker's status
+        status, _, body = edge.admin("GET", "/api/v1/mirrors")
+        assert status == 200, (status, body)
+        hc = json.loads(body)["health_check"]
+        assert hc["enabled"] is True and hc["rounds"] >= 1 and hc["last_round_skipped"] is False, hc
+        states = {name: m["state"] for name, m in hc["mirrors"].items()}
+        assert states == {"m-ok": "healthy", "m-missing": "absent", "m-error": "unhealthy", "m-html": "unhealthy",
+                          "m-hang": "unhealthy"}, states
+        assert hc["mirrors"]["m-ok"]["healthy"] == 3, hc
+        assert hc["mirrors"]["m-error"]["last_reason"] == "mirror root: HTTP 500", hc
+        assert hc["mirrors"]["m-hang"]["last_reason"].startswith("mirror root: timeout"), hc
+        assert "text/html" in hc["mirrors"]["m-html"]["last_reason"], hc
+        assert hc["mirrors"]["m-missing"]["last_reason"] == "HTTP 404", hc
+
         msgs = mirror_log(edge)
         for k in ("error", "html", "hang"):
             assert any(msg.startswith("mirror m-%s is now unhealthy" % k) for msg in msgs), msgs
@@ -201,6 +215,32 @@ def test_quorum_guard_refuses_all_down():
         if edge is not None:
             edge.cleanup()
         for s in servers:
+            s.close()
+
+
+def test_admin_write_triggers_a_round():
+    good, broken = MirrorServer("ok"), MirrorServer("error")
+    helpers = [MirrorServer("ok") for _ in range(2)]
+    edge = None
+    try:
+        mirrors = [("t-good", good)] + [("t-h%d" % i, s) for i, s in enumerate(helpers)]
+        edge = start_edge(mirrors, "    interval: 1h\n    failures_to_down: 1\n")
+        wait_for(lambda: edgetest.metric_sum(edge.metrics(), "edge_bouncer_health_rounds_total") >= 1, what="the first round")
+        wait_for(lambda: edgetest.metric_sum(edge.metrics(), "edge_bouncer_health_mirrors", state="healthy") == 3,
+                 what="3 healthy mirrors")
+        body = json.dumps({"name": "t-broken", "base_url": broken.url(), "weight": 100}).encode()
+        status, _, reply = edge.admin("POST", "/api/v1/mirrors", body=body, headers={"Content-Type": "application/json"})
+        assert status in (200, 201), (status, reply)
+        # checked long before the hour is up, and taken out of the redirects
+        wait_for(lambda: edgetest.metric_sum(edge.metrics(), "edge_bouncer_health_mirrors", state="unhealthy") == 1,
+                 what="the new mirror checked")
+        seen = {redirect_mirror(edge)[0] for _ in range(40)}
+        assert "t-broken" not in seen and seen <= {"t-good", "t-h0", "t-h1"}, seen
+        assert edge.stop() == 0
+    finally:
+        if edge is not None:
+            edge.cleanup()
+        for s in [good, broken] + helpers:
             s.close()
 
 
