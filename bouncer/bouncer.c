@@ -398,7 +398,10 @@ Exit:
 int bouncer_register(bouncer_t *b, route_registrar_t *public_routes, route_registrar_t *admin_routes)
 {
     int ret;
-    if ((ret = bouncer__handler_register(b, public_routes)) != 0 || (ret = bouncer__tuxedo_register(b, admin_routes)) != 0)
+    /* h2o 2.2.5 takes the first registered path that is a prefix of the request's, not the
+     * longest: register the longer admin prefix first */
+    if ((ret = bouncer__json_register(b, admin_routes)) != 0 || (ret = bouncer__tuxedo_register(b, admin_routes)) != 0 ||
+        (ret = bouncer__handler_register(b, public_routes)) != 0)
         return ret;
     return 0;
 }

@@ -1,0 +1,418 @@
+// SPDX-License-Identifier: MIT
+/*
+ * handler_json: the bouncer's JSON admin API under /api/v1/ on the admin listener (HTTP Basic
+ * auth in front, edge/app). docs/bouncer.md is the reference; in short:
+ *   GET  /api/v1/mirrors                  every mirror with its health summary, plus the checker's status
+ *   POST /api/v1/mirrors                  add one mirror {"name","base_url","weight","enabled","countries","continents"}
+ *   GET|PATCH|DELETE /api/v1/mirrors/NAME one mirror (PATCH takes any subset of the fields but name)
+ *   GET|PUT /api/v1/rules                 the ordered rewrite rules (PUT replaces them; 409 with rules_file)
+ *   GET|PUT /api/v1/catalog               export / import the whole catalog (docs/catalog-format.md)
+ *   GET  /api/v1/products[?q=TEXT]        products with their locations and aliases (q: substring filter)
+ *   GET  /api/v1/status                   snapshot version and counts, health checker status
+ * Validation errors are 400 {"error": "<json path>: <reason>"} and change nothing; every write is
+ * one store transaction followed by bouncer__republish. Runs on the admin thread only.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <h2o.h>
+#include <jansson.h>
+#include "bouncer/module.h"
+#include "edge/log.h"
+#include "edge/respond.h"
+
+#define PREFIX "/api/v1/"
+
+typedef struct st_json_handler_t {
+    h2o_handler_t super;
+    bouncer_t *bouncer;
+} json_handler_t;
+
+/* ---- answers ---- */
+
+static int send_body(h2o_req_t *req, int status, const char *reason, char *text /* malloc'd, freed */)
+{
+    if (text == NULL) {
+        static const char body[] = "{\"error\": \"out of memory\"}\n";
+        respond_text(req, 500, "Internal Server Error", "application/json", body, sizeof(body) - 1);
+        return 0;
+    }
+    size_t len = strlen(text);
+    char *body = h2o_mem_alloc_pool(&req->pool, len + 1);
+    memcpy(body, text, len);
+    body[len] = '\n';
+    free(text);
+    respond_text(req, status, reason, "application/json", body, len + 1);
+    return 0;
+}
+
+static int send_json(h2o_req_t *req, int status, const char *reason, json_t *value /* stolen */)
+{
+    char *text = value != NULL ? json_dumps(value, JSON_COMPACT) : NULL;
+    json_decref(value);
+    return send_body(req, status, reason, text);
+}
+
+static int send_error(h2o_req_t *req, int status, const char *reason, const char *message)
+{
+    return send_json(req, status, reason, json_pack("{ss}", "error", message));
+}
+
+static int send_store_error(h2o_req_t *req, int rc, const catalog_error_t *cerr, const char *what)
+{
+    char msg[400];
+    switch (rc) {
+    case STORE_INVALID:
+        return send_error(req, 400, "Bad Request", cerr->message);
+    case STORE_EXISTS:
+        snprintf(msg, sizeof(msg), "%s already exists", what);
+        return send_error(req, 409, "Conflict", msg);
+    case STORE_NO_MIRROR:
+    case STORE_NOT_FOUND:
+        snprintf(msg, sizeof(msg), "%s not found", what);
+        return send_error(req, 404, "Not Found", msg);
+    default:
+        log_error("bouncer", "admin API: catalog store failure: %s", store_strerror(rc));
+        snprintf(msg, sizeof(msg), "internal error: %s", store_strerror(rc));
+        return send_error(req, 500, "Internal Server Error", msg);
+    }
+}
+
+static void after_write(bouncer_t *b)
+{
+    metrics_counter_inc(b->metrics.admin_writes);
+    bouncer__republish(b, "admin");
+    if (b->sentry != NULL)
+        sentry_trigger(b->sentry);
+}
+
+/* ---- renderers ---- */
+
+static json_t *codes_json(char (*codes)[3], size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a != NULL && i != n; ++i)
+        json_array_append_new(a, json_string(codes[i]));
+    return a;
+}
+
+static json_t *mirror_json(const catalog_t *cat, const catalog_mirror_t *m)
+{
+    size_t counts[3] = {0, 0, 0};
+    int64_t last = 0;
+    for (size_t i = 0; i != cat->num_health; ++i) {
+        const catalog_health_t *h = &cat->health[i];
+        if (strcasecmp(h->mirror, m->name) != 0)
+            continue;
+        if ((unsigned)h->state < 3)
+            ++counts[h->state];
+        if (h->checked_at > last)
+            last = h->checked_at;
+    }
+    json_t *health = json_pack("{sIsIsIsI}", "healthy", (json_int_t)counts[CATALOG_HEALTH_HEALTHY], "unhealthy",
+                               (json_int_t)counts[CATALOG_HEALTH_UNHEALTHY], "absent", (json_int_t)counts[CATALOG_HEALTH_ABSENT],
+                               "locations", (json_int_t)cat->num_locations);
+    if (health != NULL)
+        json_object_set_new(health, "last_check", last != 0 ? json_integer(last) : json_null());
+    return json_pack("{sIsssssIsbsososo}", "id", (json_int_t)m->id, "name", m->name, "base_url", m->base_url, "weight",
+                     (json_int_t)m->weight, "enabled", m->enabled, "countries", codes_json(m->countries, m->num_countries),
+                     "continents", codes_json(m->continents, m->num_continents), "health", health);
+}
+
+static json_t *sentry_json(bouncer_t *b)
+{
+    char *text = b->sentry != NULL ? sentry_status_json(b->sentry) : NULL;
+    json_t *v = text != NULL ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    return v != NULL ? v : json_null();
+}
+
+static json_t *product_json(const catalog_t *cat, const catalog_product_t *p)
+{
+    json_t *langs = json_array(), *locs = json_array(), *aliases = json_array();
+    for (size_t i = 0; langs != NULL && i != p->num_languages; ++i)
+        json_array_append_new(langs, json_string(p->languages[i]));
+    for (size_t i = 0; locs != NULL && i != cat->num_locations; ++i)
+        if (strcasecmp(cat->locations[i].product, p->name) == 0)
+            json_array_append_new(locs, json_pack("{sIssss}", "id", (json_int_t)cat->locations[i].id, "os", cat->locations[i].os, "path",
+                                                  cat->locations[i].path));
+    for (size_t i = 0; aliases != NULL && i != cat->num_aliases; ++i)
+        if (strcasecmp(cat->aliases[i].product, p->name) == 0)
+            json_array_append_new(aliases, json_string(cat->aliases[i].alias));
+    return json_pack("{sIsssbsbsososo}", "id", (json_int_t)p->id, "name", p->name, "ssl_only", p->ssl_only, "active", p->active,
+                     "languages", langs, "locations", locs, "aliases", aliases);
+}
+
+/* ---- mirrors ---- */
+
+static int mirrors_list(h2o_req_t *req, bouncer_t *b)
+{
+    catalog_t *cat = NULL;
+    int rc = store_load(b->store, &cat);
+    if (rc != 0)
+        return send_store_error(req, rc, NULL, "catalog");
+    json_t *list = json_array();
+    for (size_t i = 0; list != NULL && i != cat->num_mirrors; ++i)
+        json_array_append_new(list, mirror_json(cat, &cat->mirrors[i]));
+    catalog_destroy(cat);
+    return send_json(req, 200, "OK", json_pack("{soso}", "mirrors", list, "health_check", sentry_json(b)));
+}
+
+static int mirror_show(h2o_req_t *req, bouncer_t *b, const char *name, int status, const char *reason)
+{
+    catalog_t *cat = NULL;
+    int rc = store_load(b->store, &cat);
+    if (rc != 0)
+        return send_store_error(req, rc, NULL, "catalog");
+    const catalog_mirror_t *m = catalog_find_mirror(cat, name);
+    if (m == NULL) {
+        catalog_destroy(cat);
+        return send_store_error(req, STORE_NO_MIRROR, NULL, "mirror");
+    }
+    json_t *v = mirror_json(cat, m);
+    catalog_destroy(cat);
+    return send_json(req, status, reason, v);
+}
+
+static int mirror_add(h2o_req_t *req, bouncer_t *b)
+{
+    json_t *root = json_loadb(req->entity.base, req->entity.len, JSON_REJECT_DUPLICATES, NULL);
+    catalog_mirror_t m = {0};
+    catalog_error_t cerr;
+    char *name = NULL;
+    int ret;
+
+    if (root == NULL || !json_is_object(root) || !json_is_string(json_object_get(root, "name"))) {
+        ret = send_error(req, 400, "Bad Request", "$.name: required (a JSON object with name and base_url)");
+        goto Exit;
+    }
+    if ((name = strdup(json_string_value(json_object_get(root, "name")))) == NULL) {
+        ret = send_error(req, 500, "Internal Server Error", "out of memory");
+        goto Exit;
+    }
+    /* defaults, then the body applied as a patch (same field rules as PATCH and import) */
+    m.name = name;
+    m.base_url = "";
+    m.weight = 100;
+    m.enabled = 1;
+    catalog_mirror_t full = {0};
+    if (catalog_mirror_copy(&full, &m) != 0) {
+        ret = send_error(req, 500, "Internal Server Error", "out of memory");
+        goto Exit;
+    }
+    if (catalog_mirror_patch(&full, req->entity.base, req->entity.len, &cerr) != 0) {
+        catalog_mirror_dispose(&full);
+        ret = send_error(req, 400, "Bad Request", cerr.message);
+        goto Exit;
+    }
+    if (full.base_url[0] == '\0') {
+        catalog_mirror_dispose(&full);
+        ret = send_error(req, 400, "Bad Request", "$.base_url: required");
+        goto Exit;
+    }
+    int rc = store_mirror_add(b->store, &full, NULL, &cerr);
+    catalog_mirror_dispose(&full);
+    if (rc != 0) {
+        ret = send_store_error(req, rc, &cerr, "mirror");
+        goto Exit;
+    }
+    after_write(b);
+    ret = mirror_show(req, b, name, 201, "Created");
+Exit:
+    free(name);
+    json_decref(root);
+    return ret;
+}
+
+static int mirror_item(h2o_req_t *req, bouncer_t *b, const char *name)
+{
+    catalog_error_t cerr;
+    int rc;
+    if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")))
+        return mirror_show(req, b, name, 200, "OK");
+    if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("PATCH"))) {
+        if ((rc = store_mirror_patch(b->store, name, req->entity.base != NULL ? req->entity.base : "", req->entity.len, &cerr)) != 0)
+            return send_store_error(req, rc, &cerr, "mirror");
+        after_write(b);
+        return mirror_show(req, b, name, 200, "OK");
+    }
+    if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("DELETE"))) {
+        if ((rc = store_mirror_delete(b->store, name)) != 0)
+            return send_store_error(req, rc, NULL, "mirror");
+        after_write(b);
+        return send_json(req, 200, "OK", json_pack("{ss}", "deleted", name));
+    }
+    respond_add_header(req, "Allow", "GET, PATCH, DELETE");
+    return send_error(req, 405, "Method Not Allowed", "method not allowed");
+}
+
+/* ---- rules, catalog, products, status ---- */
+
+static int rules(h2o_req_t *req, bouncer_t *b, int put)
+{
+    catalog_error_t cerr;
+    int rc;
+    if (put) {
+        if (b->boot->rules_file != NULL)
+            return send_error(req, 409, "Conflict", "the rules come from bouncer.rules_file: edit that file and send SIGHUP");
+        /* accept the bare array or {"rules": [...]} */
+        json_t *root = json_loadb(req->entity.base, req->entity.len, JSON_REJECT_DUPLICATES, NULL);
+        json_t *arr = root != NULL && json_is_object(root) ? json_object_get(root, "rules") : root;
+        char *text = arr != NULL ? json_dumps(arr, JSON_ENCODE_ANY) : NULL;
+        json_decref(root);
+        catalog_rule_t *list = NULL;
+        size_t n = 0;
+        rc = catalog_rules_from_json(text != NULL ? text : req->entity.base, text != NULL ? strlen(text) : req->entity.len, &list, &n, &cerr);
+        free(text);
+        if (rc != 0)
+            return rc == -EINVAL ? send_error(req, 400, "Bad Request", cerr.message) : send_error(req, 500, "Internal Server Error", "out of memory");
+        rc = store_rules_set(b->store, list, n, &cerr);
+        catalog_rules_free(list, n);
+        if (rc != 0)
+            return send_store_error(req, rc, &cerr, "rules");
+        after_write(b);
+    }
+    catalog_t *cat = NULL;
+    char *text = NULL;
+    if ((rc = store_load(b->store, &cat)) != 0)
+        return send_store_error(req, rc, NULL, "catalog");
+    rc = catalog_rules_to_json(cat->rules, cat->num_rules, &text);
+    catalog_destroy(cat);
+    json_t *arr = rc == 0 ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    return send_json(req, 200, "OK", arr != NULL ? json_pack("{so}", "rules", arr) : NULL);
+}
+
+static int catalog_io(h2o_req_t *req, bouncer_t *b, int put)
+{
+    catalog_t *cat = NULL;
+    catalog_error_t cerr;
+    char *text = NULL;
+    int rc, ret;
+    if (put) {
+        if ((rc = catalog_from_json(req->entity.base != NULL ? req->entity.base : "", req->entity.len, 0, &cat, &cerr)) != 0) {
+            ret = rc == -EINVAL ? send_error(req, 400, "Bad Request", cerr.message) : send_error(req, 500, "Internal Server Error", "out of memory");
+            goto Exit;
+        }
+        if ((rc = store_replace(b->store, cat, &cerr)) != 0) {
+            ret = send_store_error(req, rc, &cerr, "catalog");
+            goto Exit;
+        }
+        after_write(b);
+        ret = send_json(req, 200, "OK",
+                        json_pack("{sIsIsIsIsIsI}", "products", (json_int_t)cat->num_products, "oses", (json_int_t)cat->num_oses, "locations",
+                                  (json_int_t)cat->num_locations, "aliases", (json_int_t)cat->num_aliases, "mirrors",
+                                  (json_int_t)cat->num_mirrors, "rules", (json_int_t)cat->num_rules));
+        goto Exit;
+    }
+    if ((rc = store_load(b->store, &cat)) != 0) {
+        ret = send_store_error(req, rc, NULL, "catalog");
+        goto Exit;
+    }
+    rc = catalog_to_json(cat, &text);
+    ret = send_body(req, 200, "OK", rc == 0 ? text : NULL);
+Exit:
+    catalog_destroy(cat);
+    return ret;
+}
+
+static int products(h2o_req_t *req, bouncer_t *b)
+{
+    char q[CATALOG_NAME_MAX + 1] = "";
+    if (req->query_at != SIZE_MAX) {
+        const char *s = req->path.base + req->query_at + 1;
+        size_t len = req->path.len - req->query_at - 1;
+        /* the first q= pair */
+        for (size_t i = 0; i < len;) {
+            size_t end = i;
+            while (end < len && s[end] != '&')
+                ++end;
+            if (end - i >= 2 && s[i] == 'q' && s[i + 1] == '=') {
+                long n = resolve_query_unescape(s + i + 2, end - i - 2, q, sizeof(q) - 1);
+                if (n < 0 || (size_t)n >= sizeof(q) || memchr(q, '\0', (size_t)n) != NULL)
+                    return send_error(req, 400, "Bad Request", "q: invalid or longer than a product name");
+                q[n] = '\0';
+                break;
+            }
+            i = end + 1;
+        }
+    }
+    catalog_t *cat = NULL;
+    int rc = store_load(b->store, &cat);
+    if (rc != 0)
+        return send_store_error(req, rc, NULL, "catalog");
+    json_t *list = json_array();
+    for (size_t i = 0; list != NULL && i != cat->num_products; ++i)
+        if (q[0] == '\0' || strcasestr(cat->products[i].name, q) != NULL)
+            json_array_append_new(list, product_json(cat, &cat->products[i]));
+    catalog_destroy(cat);
+    return send_json(req, 200, "OK", json_pack("{so}", "products", list));
+}
+
+static int status(h2o_req_t *req, bouncer_t *b)
+{
+    return send_json(req, 200, "OK", json_pack("{sIso}", "snapshot_version", (json_int_t)snapshot_current_version(b->snapshots),
+                                               "health_check", sentry_json(b)));
+}
+
+/* ---- dispatch ---- */
+
+static int method_is(h2o_req_t *req, const char *m)
+{
+    return h2o_memis(req->method.base, req->method.len, m, strlen(m));
+}
+
+static int wrong_method(h2o_req_t *req, const char *allow)
+{
+    respond_add_header(req, "Allow", allow);
+    return send_error(req, 405, "Method Not Allowed", "method not allowed");
+}
+
+static int on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    bouncer_t *b = ((json_handler_t *)self)->bouncer;
+    h2o_iovec_t path = req->path_normalized;
+    size_t skip = sizeof(PREFIX) - 1;
+    if (path.len < skip)
+        return -1;
+    char name[CATALOG_NAME_MAX + 16];
+    size_t len = path.len - skip;
+    if (len != 0 && path.base[path.len - 1] == '/')
+        --len;
+    if (len >= sizeof(name))
+        return send_error(req, 404, "Not Found", "no such resource");
+    memcpy(name, path.base + skip, len);
+    name[len] = '\0';
+
+    if (strcmp(name, "mirrors") == 0) {
+        if (method_is(req, "GET"))
+            return mirrors_list(req, b);
+        if (method_is(req, "POST"))
+            return mirror_add(req, b);
+        return wrong_method(req, "GET, POST");
+    }
+    if (strncmp(name, "mirrors/", 8) == 0 && name[8] != '\0' && strchr(name + 8, '/') == NULL)
+        return mirror_item(req, b, name + 8);
+    if (strcmp(name, "rules") == 0)
+        return method_is(req, "GET") ? rules(req, b, 0) : method_is(req, "PUT") ? rules(req, b, 1) : wrong_method(req, "GET, PUT");
+    if (strcmp(name, "catalog") == 0)
+        return method_is(req, "GET") ? catalog_io(req, b, 0) : method_is(req, "PUT") ? catalog_io(req, b, 1) : wrong_method(req, "GET, PUT");
+    if (strcmp(name, "products") == 0)
+        return method_is(req, "GET") ? products(req, b) : wrong_method(req, "GET");
+    if (strcmp(name, "status") == 0)
+        return method_is(req, "GET") ? status(req, b) : wrong_method(req, "GET");
+    return send_error(req, 404, "Not Found", "no such resource");
+}
+
+int bouncer__json_register(bouncer_t *b, route_registrar_t *routes)
+{
+    h2o_pathconf_t *pathconf = routes->add(routes, PREFIX, "bouncer_json");
+    if (pathconf == NULL)
+        return -ENOMEM;
+    json_handler_t *h = (void *)h2o_create_handler(pathconf, sizeof(*h));
+    h->super.on_req = on_req;
+    h->bouncer = b;
+    return 0;
+}
