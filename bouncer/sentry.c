@@ -305,7 +305,8 @@ static int apply_persisted(round_t *r)
 
     if (cat->num_health == 0)
         return 0;
-    if ((ms = malloc((cat->num_mirrors + 1) * sizeof(*ms))) == NULL || (ls = malloc((cat->num_locations + 1) * sizeof(*ls))) == NULL)
+    if ((ms = malloc((cat->num_mirrors + 1) * sizeof(*ms))) == NULL ||
+        (ls = malloc((cat->num_locations + 1) * sizeof(*ls))) == NULL)
         goto Exit;
     for (size_t i = 0; i != cat->num_mirrors; ++i)
         ms[i] = cat->mirrors + i;

@@ -637,8 +637,8 @@ static void test_canary(void **state)
     add_mirror(w, "c", "good");
     add_mirror(w, "d", "good");
     /* a failing canary: nothing is checked, nothing applied */
-    snprintf(yaml, sizeof(yaml), "health_check:\n  interval: 1h\n  failures_to_down: 1\n  canary_url: http://127.0.0.1:%d/missing/x\n",
-             w->sv.port);
+    snprintf(yaml, sizeof(yaml),
+             "health_check:\n  interval: 1h\n  failures_to_down: 1\n  canary_url: http://127.0.0.1:%d/missing/x\n", w->sv.port);
     sentry_t *s = start_sentry(w, yaml);
     js = wait_rounds(s, 1);
     sentry_destroy(s);
