@@ -58,19 +58,26 @@ static int print_json(char *json, int status, const char *what, FILE *out, FILE 
 /* The spool commands proper, on an open spool. */
 static int run(spool_t *spool, int dead, const char *verb, const char *arg, FILE *out, FILE *err)
 {
-    int status;
+    int status = 0;
     size_t n = 100;
+    char *json;
 
-    if (strcmp(verb, "stats") == 0 && !dead)
-        return print_json(collector__spool_stats_json(spool, NULL, &status), status, "stats", out, err);
+    /* the JSON is computed before print_json reads status: argument evaluation order is unspecified */
+    if (strcmp(verb, "stats") == 0 && !dead) {
+        json = collector__spool_stats_json(spool, NULL, &status);
+        return print_json(json, status, "stats", out, err);
+    }
     if (strcmp(verb, "list") == 0) {
         if (arg != NULL && parse_count(arg, &n) != 0)
             return usage(err);
-        return print_json(collector__spool_list_json(spool, dead, 0, n, &status), status, "list", out, err);
+        json = collector__spool_list_json(spool, dead, 0, n, &status);
+        return print_json(json, status, "list", out, err);
     }
     if (strcmp(verb, "show") == 0) {
-        if (dead)
-            return print_json(collector__spool_show_json(spool, 1, arg, &status), status, arg, out, err);
+        if (dead) {
+            json = collector__spool_show_json(spool, 1, arg, &status);
+            return print_json(json, status, arg, out, err);
+        }
         size_t len = 0;
         char *raw = collector__spool_raw_crash(spool, 0, arg, &len, &status);
         if (raw == NULL)
