@@ -248,7 +248,7 @@ def main():
 
     print("== bench_bouncer: %s" % " ".join(sys.argv))
     print("machine: " + benchlib.machine())
-    print("tools: " + benchlib.tool_versions())
+    print("tools: " + benchlib.tool_versions() + "; source: " + benchlib.source_version())
     print("load average before: %s" % benchlib.loadavg())
     tmp = tempfile.mkdtemp(prefix="edge-bench-bouncer-")
     nginx = edge_a = edge_b = None

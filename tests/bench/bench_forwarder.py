@@ -57,7 +57,7 @@ def main():
     benchlib.warn_if_not_release(edge_bin)
     print("== bench_forwarder: %s" % " ".join(sys.argv))
     print("machine: " + benchlib.machine())
-    print("tools: " + benchlib.tool_versions())
+    print("tools: " + benchlib.tool_versions() + "; source: " + benchlib.source_version())
     print("load average before: %s" % benchlib.loadavg())
     tmp = tempfile.mkdtemp(prefix="edge-bench-forwarder-")
     up = a = None

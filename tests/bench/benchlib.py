@@ -394,3 +394,15 @@ def loadavg():
     """/proc/loadavg's three averages: other people's work on a shared machine shows up here."""
     with open("/proc/loadavg") as f:
         return " ".join(f.read().split()[:3])
+
+
+def source_version():
+    """The commit of the source tree the scripts run from, with the number of modified files."""
+    try:
+        head = subprocess.run(["git", "-C", SOURCE_DIR, "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", SOURCE_DIR, "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                               text=True, timeout=10).stdout.splitlines()
+        return head + (" (+%d modified files)" % len(dirty) if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
