@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define IMPORT_MAX ((size_t)256 << 20)
 
@@ -131,6 +132,26 @@ Exit:
     return ret;
 }
 
+/* mkdir -p: the server creates data_dir at start, the command may run before it ever did */
+static int make_dirs(const char *path)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+        return -ENAMETOOLONG;
+    for (char *p = buf + 1;; ++p) {
+        if (*p == '/' || *p == '\0') {
+            char c = *p;
+            *p = '\0';
+            if (mkdir(buf, 0750) != 0 && errno != EEXIST)
+                return -errno;
+            if (c == '\0')
+                break;
+            *p = c;
+        }
+    }
+    return 0;
+}
+
 int bouncer_command(const conf_node_t *section, const char *data_dir, int argc, char **argv, FILE *out, FILE *err)
 {
     bouncer_config_t *config = NULL;
@@ -145,6 +166,11 @@ int bouncer_command(const conf_node_t *section, const char *data_dir, int argc, 
     }
     if (bouncer_config_parse(section, &config, &cerr) != 0) {
         fprintf(err, "edge: invalid configuration: %s\n", cerr.msg);
+        ret = 1;
+        goto Exit;
+    }
+    if ((rc = make_dirs(data_dir)) != 0) {
+        fprintf(err, "edge: cannot create %s: %s\n", data_dir, strerror(-rc));
         ret = 1;
         goto Exit;
     }
