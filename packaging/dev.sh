@@ -27,6 +27,10 @@ test)
     echo "== release build, all tests"
     build build
     (cd build && ctest --output-on-failure -j 2 -LE fuzz)
+    echo "== Debian package"
+    rm -f build/edge_*.deb
+    (cd build && cpack -G DEB >/dev/null)
+    sh tests/check-package.sh build/edge_*.deb
     echo "== ASan + UBSan build, all tests"
     build build-asan -DCMAKE_BUILD_TYPE=Debug -DEDGE_ASAN=ON -DEDGE_UBSAN=ON
     (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
