@@ -5,6 +5,7 @@
 # Build trees: build/ (release), build-asan/, build-fuzz/.
 set -eu
 cd "$(dirname "$0")/.."
+ROOT=$(pwd)
 JOBS=$(nproc 2>/dev/null || echo 2)
 
 sh packaging/install-deps.sh
@@ -34,6 +35,7 @@ test)
     echo "== ASan + UBSan build, all tests"
     build build-asan -DCMAKE_BUILD_TYPE=Debug -DEDGE_ASAN=ON -DEDGE_UBSAN=ON
     (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+        LSAN_OPTIONS="suppressions=$ROOT/tests/lsan.supp:print_suppressions=0" \
         ctest --output-on-failure -j 2 -LE fuzz)
     echo "== fuzz targets (bounded time)"
     CC=clang build build-fuzz -DEDGE_FUZZ=ON -DEDGE_TESTS=OFF -DEDGE_FUZZ_SECONDS="${EDGE_FUZZ_SECONDS:-20}"

@@ -486,6 +486,18 @@ static void on_drain_poll(h2o_timeout_entry_t *entry)
     h2o_timeout_link(worker->ctx.loop, &worker->poll_timeout, &worker->poll_entry);
 }
 
+/* h2o_context_dispose asserts that none of the context's timeouts has an entry left. */
+static int context_timeouts_idle(h2o_context_t *ctx)
+{
+    h2o_timeout_t *timeouts[] = {&ctx->zero_timeout,       &ctx->one_sec_timeout,   &ctx->hundred_ms_timeout,
+                                 &ctx->handshake_timeout,  &ctx->http1.req_timeout, &ctx->http2.idle_timeout,
+                                 &ctx->http2.graceful_shutdown_timeout, &ctx->proxy.io_timeout};
+    for (size_t i = 0; i < sizeof(timeouts) / sizeof(timeouts[0]); ++i)
+        if (!h2o_linklist_is_empty(&timeouts[i]->_entries))
+            return 0;
+    return 1;
+}
+
 static void *worker_main(void *arg)
 {
     worker_t *worker = arg;
@@ -520,10 +532,21 @@ static void *worker_main(void *arg)
     h2o_timeout_link(worker->ctx.loop, &worker->poll_timeout, &worker->poll_entry);
     while (worker->num_conns != 0 && h2o_now(worker->ctx.loop) < server->deadline_ms)
         h2o_evloop_run(worker->ctx.loop, DRAIN_POLL_MS);
-    if (worker->num_conns != 0)
+    h2o_timeout_unlink(&worker->poll_entry);
+    if (worker->num_conns != 0) {
+        /* connections still reference the context: leave it to the process exit */
         log_warn("server", "%s worker %u: %zu connections still open at the shutdown deadline", plane->name, worker->index,
                  worker->num_conns);
-    h2o_timeout_unlink(&worker->poll_entry);
+        return NULL;
+    }
+    /* HTTP/2's GOAWAY re-send / straggler timer stays armed after the last connection closed */
+    if (h2o_timeout_is_linked(&worker->ctx.http2._graceful_shutdown_timeout))
+        h2o_timeout_unlink(&worker->ctx.http2._graceful_shutdown_timeout);
+    if (!context_timeouts_idle(&worker->ctx))
+        return NULL; /* h2o_context_dispose would assert: leave it to the process exit */
+    h2o_multithread_unregister_receiver(worker->ctx.queue, &worker->wakeup);
+    h2o_context_dispose(&worker->ctx);
+    /* h2o 2.2.5 has no evloop destructor: the (small) loop stays allocated until exit */
     return NULL;
 }
 
