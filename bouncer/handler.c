@@ -202,7 +202,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     memset(&client, 0, sizeof(client));
     int have_peer = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&peer) != 0;
     clientaddr_header_t xff[XFF_LINES_MAX];
-    size_t num_xff = 0, total_xff = 0;
+    size_t num_xff = 0;
     for (ssize_t i = -1; (i = h2o_find_header(&req->headers, H2O_TOKEN_X_FORWARDED_FOR, i)) != -1;) {
         /* keep the right-most XFF_LINES_MAX lines: the walk reads from the right end only */
         if (num_xff == XFF_LINES_MAX) {
@@ -211,7 +211,6 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         }
         xff[num_xff].base = req->headers.entries[i].value.base;
         xff[num_xff++].len = req->headers.entries[i].value.len;
-        ++total_xff;
     }
     int peer_trusted = have_peer && clientaddr_is_trusted(conf->trusted_proxies, (struct sockaddr *)&peer);
     int client_known = have_peer && clientaddr_resolve_headers(conf->trusted_proxies, (struct sockaddr *)&peer, xff, num_xff,
