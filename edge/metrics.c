@@ -327,8 +327,11 @@ static void render_series(outbuf_t *o, const family_t *f, const series_t *s)
         uint64_t cumulative = 0;
         for (size_t i = 0; i <= h->nbounds; ++i) {
             cumulative += atomic_load_explicit(&h->buckets[i], memory_order_relaxed);
-            if (i < h->nbounds)
-                out_printf(o, "%s_bucket{%s%sle=\"%g\"} %llu\n", f->name, s->labels, sep, h->bounds[i],
+            if (i < h->nbounds && h->bounds[i] == (double)(int64_t)h->bounds[i] && fabs(h->bounds[i]) < 9e15)
+                out_printf(o, "%s_bucket{%s%sle=\"%lld\"} %llu\n", f->name, s->labels, sep, (long long)h->bounds[i],
+                           (unsigned long long)cumulative);
+            else if (i < h->nbounds)
+                out_printf(o, "%s_bucket{%s%sle=\"%.10g\"} %llu\n", f->name, s->labels, sep, h->bounds[i],
                            (unsigned long long)cumulative);
             else
                 out_printf(o, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", f->name, s->labels, sep, (unsigned long long)cumulative);
