@@ -406,3 +406,14 @@ def source_version():
         return head + (" (+%d modified files)" % len(dirty) if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
+
+
+def rss_text(pid):
+    """'VmRSS MB (anon A + file F)': file-backed pages (LMDB and mmdb maps) are reclaimable page cache."""
+    vals = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k in ("VmRSS", "RssAnon", "RssFile", "RssShmem"):
+                vals[k] = int(v.split()[0]) / 1024.0
+    return "%.1f MB (anon %.1f + file %.1f)" % (vals.get("VmRSS", 0), vals.get("RssAnon", 0), vals.get("RssFile", 0))
