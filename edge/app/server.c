@@ -68,7 +68,8 @@ struct st_worker_t {
     size_t num_conns;
     h2o_timeout_t poll_timeout;
     h2o_timeout_entry_t poll_entry;
-    int draining;
+    /* the context was disposed after a clean drain (else connections still use it) */
+    int disposed;
 };
 
 typedef struct st_route_t {
@@ -108,6 +109,9 @@ struct st_server_t {
     _Atomic uint64_t open_connections;
     uint64_t deadline_ms;
 };
+
+/* workers whose contexts were abandoned at the shutdown deadline (see plane_dispose) */
+static worker_t *retained_until_exit[2];
 
 static const h2o_iovec_t http1_only_alpn[] = {{H2O_STRLIT("http/1.1")}, {NULL}};
 
@@ -546,6 +550,7 @@ static void *worker_main(void *arg)
         return NULL; /* h2o_context_dispose would assert: leave it to the process exit */
     h2o_multithread_unregister_receiver(worker->ctx.queue, &worker->wakeup);
     h2o_context_dispose(&worker->ctx);
+    worker->disposed = 1;
     /* h2o 2.2.5 has no evloop destructor: the (small) loop stays allocated until exit */
     return NULL;
 }
@@ -655,11 +660,19 @@ static void plane_dispose(plane_t *plane)
         SSL_CTX_free(l->ssl_ctx);
     }
     free(plane->listeners);
+    int abandoned = 0;
     for (unsigned t = 0; plane->workers != NULL && t < plane->num_threads; ++t) {
+        abandoned |= plane->workers[t].started && !plane->workers[t].disposed;
         free(plane->workers[t].listen_socks);
         free(plane->workers[t].accept_ctxs);
     }
-    free(plane->workers);
+    if (abandoned) {
+        /* Connections cut at the shutdown deadline still hang off these contexts; the process is
+         * about to exit, so keep them reachable instead of freeing memory h2o may still touch. */
+        retained_until_exit[plane == &plane->server->public_plane ? 0 : 1] = plane->workers;
+    } else {
+        free(plane->workers);
+    }
     while (plane->routes != NULL) {
         route_t *r = plane->routes;
         plane->routes = r->next;
