@@ -130,7 +130,19 @@ def main():
             raise RuntimeError("A delivered nothing within 30 s of the upstream's start:\n" + benchlib.tail_log(a))
         print("first delivery %.2f s after the upstream started listening" % (time.perf_counter() - t_up))
 
+        def hist_mean(edge, name, state):
+            m = benchlib.metrics(edge)
+            cur = (benchlib.metric_sum(m, name + "_sum"), benchlib.metric_sum(m, name + "_count"))
+            prev = state.get(name)
+            state[name] = cur
+            if prev is None or cur[1] == prev[1]:
+                return None
+            return (cur[0] - prev[0]) / (cur[1] - prev[1])
+
         def window(seconds, load):
+            hs = {}
+            hist_mean(a, "edge_forwarder_delivery_seconds", hs)
+            hist_mean(up, "edge_collector_save_crash_seconds", hs)
             s0, d0, t0 = counter(up, "edge_collector_save_crash_total"), counter(a, "edge_forwarder_delivered_total"), time.perf_counter()
             w = None
             if load:
@@ -140,7 +152,12 @@ def main():
                 time.sleep(seconds)
             dt = time.perf_counter() - t0
             s1, d1, left = counter(up, "edge_collector_save_crash_total"), counter(a, "edge_forwarder_delivered_total"), backlog(a)
-            return (s1 - s0) / dt, (d1 - d0) / dt, left, w
+            dmean, smean = hist_mean(a, "edge_forwarder_delivery_seconds", hs), hist_mean(up, "edge_collector_save_crash_seconds", hs)
+            rate = (s1 - s0) / dt
+            print("  window: per forwarder slot one crash every %s (= %d slots / %.0f per s); A's mean delivery time %s; "
+                  "upstream's mean wait for its spool commit %s" % (benchlib.ms(conc / rate if rate else None), conc, rate,
+                                                                    benchlib.ms(dmean), benchlib.ms(smean)))
+            return rate, (d1 - d0) / dt, left, w
 
         drain, delivered, left, _ = window(args.duration, False)
         print("drain, no load on A: %.0f reports/s stored by the upstream (A's delivered counter: %.0f/s); %d left"
