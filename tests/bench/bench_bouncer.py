@@ -336,6 +336,10 @@ def main():
                     status = 1
         print("load average after the runs: %s" % benchlib.loadavg())
         print("edge RSS after the load runs: %s" % benchlib.rss_text(edge_a.proc.pid))
+        m = benchlib.metrics(edge_a)
+        geo = {l: v for (n, l), v in m.items() if n == "edge_bouncer_geo_lookups_total"}
+        outcomes = {l: v for (n, l), v in m.items() if n == "edge_bouncer_outcomes_total" and v}
+        print("edge (big) counters after the runs: geo lookups %s; outcomes %s" % (geo or "none exported", outcomes))
         rss_after = benchlib.rss_kib(edge_a.proc.pid)
         hwm = benchlib.hwm_kib(edge_a.proc.pid)
 
