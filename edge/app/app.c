@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include "bouncer/bouncer.h"
 #include "collector/collector.h"
+#include "edge/app/console.h"
 #include "edge/app/dockerflow.h"
 #include "edge/app/process_metrics.h"
 #include "edge/app/reload.h"
@@ -166,7 +167,7 @@ int app_run(config_t *config, const char *config_path)
         log_error("main", "%s", msg);
         goto Exit;
     }
-    if (dockerflow_register(server_public_routes(server)) != 0)
+    if (dockerflow_register(server_public_routes(server)) != 0 || console_register(server_admin_routes(server)) != 0)
         goto Exit;
     if (config->bouncer != NULL) {
         if (bouncer_create(config->bouncer, config->storage.data_dir, &bouncer, &err) != 0) {
