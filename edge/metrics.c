@@ -28,6 +28,8 @@ typedef struct st_series_t series_t;
 
 struct st_metrics_counter_t {
     _Atomic uint64_t value;
+    metrics_gauge_cb cb;
+    void *cb_arg;
 };
 
 struct st_metrics_gauge_t {
@@ -140,7 +142,28 @@ void metrics_counter_add(metrics_counter_t *c, uint64_t n)
 
 uint64_t metrics_counter_value(const metrics_counter_t *c)
 {
-    return c != NULL ? atomic_load_explicit(&((metrics_counter_t *)c)->value, memory_order_relaxed) : 0;
+    if (c == NULL)
+        return 0;
+    if (c->cb != NULL)
+        return (uint64_t)c->cb(c->cb_arg);
+    return atomic_load_explicit(&((metrics_counter_t *)c)->value, memory_order_relaxed);
+}
+
+int metrics_counter_fn(const char *name, const char *help, const char *labels, metrics_gauge_cb cb, void *arg)
+{
+    int created, ret = 0;
+    pthread_mutex_lock(&registry_mutex);
+    series_t *s = lookup(name, help, labels, TYPE_COUNTER, &created);
+    if (s == NULL) {
+        ret = -ENOMEM;
+    } else if (!created && s->u.counter.cb != NULL && (s->u.counter.cb != cb || s->u.counter.cb_arg != arg)) {
+        ret = -EEXIST;
+    } else {
+        s->u.counter.cb = cb;
+        s->u.counter.cb_arg = arg;
+    }
+    pthread_mutex_unlock(&registry_mutex);
+    return ret;
 }
 
 metrics_gauge_t *metrics_gauge(const char *name, const char *help, const char *labels)

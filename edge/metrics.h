@@ -38,6 +38,12 @@ static inline void metrics_counter_inc(metrics_counter_t *c)
 }
 uint64_t metrics_counter_value(const metrics_counter_t *c);
 
+/**
+ * A counter whose value is cb(arg) at each scrape, for counts kept elsewhere (e.g. inside h2o).
+ * cb must be monotonic. @return 0, -ENOMEM or -EEXIST.
+ */
+int metrics_counter_fn(const char *name, const char *help, const char *labels, metrics_gauge_cb cb, void *arg);
+
 metrics_gauge_t *metrics_gauge(const char *name, const char *help, const char *labels);
 void metrics_gauge_set(metrics_gauge_t *g, double v);
 void metrics_gauge_add(metrics_gauge_t *g, double delta);

@@ -22,14 +22,29 @@ const char *dockerflow_version_json(void)
            "\"}\n";
 }
 
+/* The endpoints are read-only: anything but GET and HEAD is 405. */
+static int refuse_method(h2o_req_t *req)
+{
+    if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) ||
+        h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD")))
+        return 0;
+    respond_add_header(req, "Allow", "GET, HEAD");
+    respond_text(req, 405, "Method Not Allowed", "text/plain; charset=utf-8", "Method Not Allowed\n", 19);
+    return 1;
+}
+
 static int on_lbheartbeat(h2o_handler_t *self, h2o_req_t *req)
 {
+    if (refuse_method(req))
+        return 0;
     respond_text(req, 200, "OK", "text/plain; charset=utf-8", "OK\n", 3);
     return 0;
 }
 
 static int on_heartbeat(h2o_handler_t *self, h2o_req_t *req)
 {
+    if (refuse_method(req))
+        return 0;
     int healthy;
     size_t len;
     char *json = health_report(&healthy, &len);
@@ -47,6 +62,8 @@ static int on_heartbeat(h2o_handler_t *self, h2o_req_t *req)
 
 static int on_version(h2o_handler_t *self, h2o_req_t *req)
 {
+    if (refuse_method(req))
+        return 0;
     const char *json = dockerflow_version_json();
     respond_text(req, 200, "OK", "application/json", json, strlen(json));
     return 0;

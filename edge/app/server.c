@@ -51,6 +51,7 @@ typedef struct st_conn_t {
     worker_t *worker;
     h2o_socket_t *sock;
     unsigned inflight;
+    unsigned long requests;
     /* sock->bytes_read when the connection last became idle: more bytes since means a request is arriving */
     size_t bytes_read_when_idle;
 } conn_t;
@@ -96,6 +97,12 @@ struct st_plane_t {
     metrics_gauge_t *connections;
     metrics_counter_t *accepted;
     metrics_counter_t *refused;
+    metrics_counter_t *unrouted;
+    /* sources of the h2o-internal error counters (see register_protocol_error_metrics) */
+    struct st_protocol_error_source_t {
+        plane_t *plane;
+        size_t index;
+    } protocol_errors[H2O_STATUS_ERROR_MAX];
 };
 
 struct st_server_t {
@@ -121,6 +128,8 @@ static void on_conn_close(void *data)
 {
     conn_t *conn = data;
     plane_t *plane = conn->worker->plane;
+    if (conn->requests == 0 && conn->sock->bytes_read != 0)
+        metrics_counter_inc(plane->unrouted);
     h2o_linklist_unlink(&conn->link);
     --conn->worker->num_conns;
     atomic_fetch_sub(&plane->server->open_connections, 1);
@@ -199,6 +208,7 @@ static int on_route_req(h2o_handler_t *self, h2o_req_t *req)
     if (sock != NULL && sock->on_close.cb == on_conn_close) {
         inflight->conn = sock->on_close.data;
         ++inflight->conn->inflight;
+        ++inflight->conn->requests;
     }
     metrics_gauge_add(route->plane->inflight, 1);
     return -1; /* go on to the route's real handler */
@@ -386,6 +396,10 @@ static int plane_init(server_t *server, plane_t *plane, const char *name, const 
     plane->accepted = metrics_counter("edge_http_connections_accepted_total", "Connections accepted", labels);
     plane->refused = metrics_counter("edge_http_connections_refused_total", "Connections closed at once because max_connections was reached",
                                      labels);
+    plane->unrouted = metrics_counter("edge_http_connections_without_request_total",
+                                      "Connections that sent data but no request h2o could parse and route (malformed requests, "
+                                      "oversized headers or bodies, timeouts, TLS failures)",
+                                      labels);
     if (strcmp(name, "public") == 0 && config->server.access_log != NULL) {
         plane->access_log = h2o_access_log_open_handle(
             config->server.access_log, "%h %l %u %t \"%r\" %s %b \"%{Referer}i\" \"%{User-agent}i\"", H2O_LOGCONF_ESCAPE_APACHE);
@@ -591,6 +605,29 @@ static void sort_paths_longest_first(h2o_hostconf_t *host)
     }
 }
 
+/* h2o counts the error answers it emits itself (e.g. 400/413 from its parsers) per context. */
+static double protocol_errors_sum(void *arg)
+{
+    const struct st_protocol_error_source_t *src = arg;
+    uint64_t sum = 0;
+    for (unsigned t = 0; t < src->plane->num_threads; ++t)
+        if (src->plane->workers[t].started)
+            sum += src->plane->workers[t].ctx.emitted_error_status[src->index]; /* a racy read of a counter is fine here */
+    return (double)sum;
+}
+
+static void register_protocol_error_metrics(plane_t *plane)
+{
+    static const int statuses[H2O_STATUS_ERROR_MAX] = {400, 403, 404, 405, 413, 416, 417, 500, 502, 503};
+    for (size_t i = 0; i < H2O_STATUS_ERROR_MAX; ++i) {
+        char labels[96];
+        snprintf(labels, sizeof(labels), "listener=\"%s\",status=\"%d\"", plane->name, statuses[i]);
+        plane->protocol_errors[i] = (struct st_protocol_error_source_t){plane, i};
+        metrics_counter_fn("edge_http_h2o_errors_total", "Error answers emitted by h2o itself, outside edge's handlers", labels,
+                           protocol_errors_sum, &plane->protocol_errors[i]);
+    }
+}
+
 int server_start(server_t *server)
 {
     plane_t *admin = &server->admin_plane;
@@ -607,6 +644,8 @@ int server_start(server_t *server)
         memmove(pathconf->handlers.entries + 1, pathconf->handlers.entries, (pathconf->handlers.size - 1) * sizeof(h2o_handler_t *));
         pathconf->handlers.entries[0] = &auth->super;
     }
+    register_protocol_error_metrics(&server->public_plane);
+    register_protocol_error_metrics(admin);
     sort_paths_longest_first(server->public_plane.host);
     sort_paths_longest_first(admin->host);
     int ret;

@@ -46,7 +46,7 @@ static void flush(statsd_t *s)
 /* statsd names: labels `a="x",b="y"` become `.a.x.b.y`; characters other than [A-Za-z0-9_-] become '_' */
 static void build_name(char *out, size_t cap, const char *prefix, const char *name, const char *labels)
 {
-    size_t o = (size_t)snprintf(out, cap, "%s.%s", prefix, name);
+    size_t o = (size_t)snprintf(out, cap, "%s.%s%s", prefix, name, labels[0] != '\0' ? "." : "");
     for (const char *p = labels; *p != '\0' && o + 2 < cap; ++p) {
         char c = *p;
         if (c == '=' || c == ',')
@@ -93,7 +93,7 @@ static void on_series(const char *name, const char *labels, int is_counter, doub
             return;
         len = snprintf(line, sizeof(line), "%s:%.0f|c\n", full, delta);
     } else {
-        len = snprintf(line, sizeof(line), "%s:%g|g\n", full, value);
+        len = snprintf(line, sizeof(line), "%s:%.15g|g\n", full, value);
     }
     if (len <= 0 || (size_t)len >= sizeof(line))
         return;

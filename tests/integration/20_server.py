@@ -2,6 +2,7 @@
 """Server plumbing over real sockets: health endpoints, admin authentication, metrics format,
 TLS with HTTP/1.1 and HTTP/2 (curl), limits and malformed requests, IPv6."""
 import os
+import re
 import socket
 import subprocess
 import time
@@ -118,6 +119,63 @@ def test_malformed_http_gets_400_and_server_survives(e):
     reply = raw(e.port, b"GET / HTTP/1.1\r\nHost: x\r\nBad Header Without Colon\r\n\r\n")
     assert reply.startswith(b"HTTP/1.1 400"), reply[:100]
     assert e.request("GET", "/__lbheartbeat__")[0] == 200
+
+
+@with_edge
+def test_wrong_method_405_and_counted(e):
+    status, headers, _ = e.request("POST", "/__heartbeat__", body=b"x")
+    assert status == 405 and headers["allow"] == "GET, HEAD", (status, headers)
+    status, headers, body = e.request("HEAD", "/__lbheartbeat__")
+    assert status == 200 and body == b""
+    assert metric_sum(e.metrics(), "edge_http_requests_total", route="heartbeat", status="405") == 1
+
+
+@with_edge
+def test_malformed_requests_counted(e):
+    raw(e.port, b"GARBAGE\x00\x01\r\n\r\n")
+    raw(e.port, b"GET / HTTP/1.1\r\nHost: x\r\nBad Header Without Colon\r\n\r\n")
+    time.sleep(0.2)
+    m = e.metrics()
+    assert metric_sum(m, "edge_http_connections_without_request_total", listener="public") == 2, m
+    assert ("edge_http_h2o_errors_total", 'listener="public",status="400"') in m
+
+
+def test_statsd_push():
+    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sink.bind(("127.0.0.1", 0))
+    sink.settimeout(10)
+    e = Edge(extra_yaml="metrics:\n  statsd:\n    address: '127.0.0.1:%d'\n    prefix: edgetest\n    interval: 200ms\n"
+                        % sink.getsockname()[1]).start()
+    try:
+        e.request("GET", "/__lbheartbeat__")
+        lines = b""
+        deadline = time.time() + 10
+        while b"route.lbheartbeat.status.200:" not in lines and time.time() < deadline:
+            lines += sink.recv(65536)
+        text = lines.decode()
+        # the readiness probes of Edge.start() count too
+        assert re.search(r"^edgetest\.edge_http_requests_total\.listener\.public\.route\.lbheartbeat\.status\.200:[1-9][0-9]*\|c$",
+                         text, re.M), text
+        assert re.search(r"^edgetest\.edge_process_resident_memory_bytes:[0-9]+\|g$", text, re.M), text
+        assert re.search(r"^edgetest\.edge_build_info\.version\.", text, re.M), text
+    finally:
+        e.stop()
+        e.cleanup()
+        sink.close()
+
+
+def test_access_log_combined_format():
+    e = Edge(extra_yaml="")
+    e.write_config(open(e.config).read().replace("shutdown_timeout: 10s", "shutdown_timeout: 10s\n  access_log: access.log"))
+    e.start()
+    try:
+        e.request("GET", "/__version__?x=1", headers={"User-Agent": "tester/1.0", "Referer": "http://ref.example/"})
+        e.stop()
+        line = open(os.path.join(e.dir, "access.log")).read().splitlines()[-1]
+        assert line.startswith("127.0.0.1 - - ["), line
+        assert '"GET /__version__?x=1 HTTP/1.1" 200 ' in line and '"http://ref.example/" "tester/1.0"' in line, line
+    finally:
+        e.cleanup()
 
 
 @with_edge

@@ -71,7 +71,7 @@ def test_graceful_shutdown_under_load():
     time.sleep(0.5)
     slow.sendall(b"b" * 10000)
     reply = slow.recv(4096)
-    assert reply.startswith(b"HTTP/1.1 200"), reply
+    assert reply.startswith(b"HTTP/1.1 405"), reply  # answered (the endpoint is read-only), not cut off
     slow.settimeout(5)
     assert slow.recv(4096) == b"", "the finished upload's connection must be closed after its answer"
     code = e.proc.wait(15)

@@ -64,6 +64,17 @@ static void test_gauges(void **state)
     free(text);
 }
 
+static void test_counter_fn(void **state)
+{
+    static double kept_elsewhere = 41;
+    assert_int_equal(metrics_counter_fn("t_external_total", "x", "k=\"v\"", seven, &kept_elsewhere), 0);
+    kept_elsewhere = 42;
+    char *text = render();
+    assert_non_null(strstr(text, "# TYPE t_external_total counter\nt_external_total{k=\"v\"} 42\n"));
+    free(text);
+    assert_int_equal(metrics_counter_fn("t_external_total", "x", "k=\"v\"", seven, NULL), -EEXIST);
+}
+
 static void test_histogram_cumulative(void **state)
 {
     static const double bounds[] = {0.1, 1, 10};
@@ -133,6 +144,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_counter_idempotent_registration, teardown),
         cmocka_unit_test_teardown(test_gauges, teardown),
+        cmocka_unit_test_teardown(test_counter_fn, teardown),
         cmocka_unit_test_teardown(test_histogram_cumulative, teardown),
         cmocka_unit_test_teardown(test_concurrent_updates, teardown),
         cmocka_unit_test_teardown(test_label_escape, teardown),
