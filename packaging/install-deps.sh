@@ -9,7 +9,7 @@ libh2o-evloop-dev libssl-dev liblmdb-dev lmdb-utils libmaxminddb-dev zlib1g-dev 
 libjansson-dev libcurl4-openssl-dev libcrypt-dev libcmocka-dev
 clang libclang-rt-14-dev
 python3 curl openssl apache2-utils libmaxmind-db-writer-perl
-nodejs
+nodejs chromium
 "
 # tools for benchmarks (tests/bench) and packaging
 PACKAGES_EXTRA="wrk nginx-light dpkg-dev file"
@@ -38,4 +38,10 @@ fi
 s3server_dir="$(cd "$(dirname "$0")/.." && pwd)/tests/integration/s3server"
 if [ -f "$s3server_dir/package-lock.json" ] && [ ! -d "$s3server_dir/node_modules/@20minutes/s3rver" ]; then
     (cd "$s3server_dir" && npm ci --no-audit --no-fund)
+fi
+# playwright-core for the admin console's browser tests (tests/e2e, git-ignored node_modules;
+# they drive Debian's chromium above, playwright downloads no browser)
+e2e_dir="$(cd "$(dirname "$0")/.." && pwd)/tests/e2e"
+if [ -f "$e2e_dir/package-lock.json" ] && [ ! -d "$e2e_dir/node_modules/playwright-core" ]; then
+    (cd "$e2e_dir" && npm ci --no-audit --no-fund)
 fi
