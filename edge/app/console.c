@@ -270,7 +270,7 @@ static int on_stats_req(h2o_handler_t *_self, h2o_req_t *req) {
                      serving); answer the running minute from 0 */
     ring[count++] = (sample_t){now.minute, {0}};
 
-  size_t cap = 64 + RING_SIZE * 128, len = 0;
+  size_t cap = 128 + RING_SIZE * 192, len = 0; /* an entry is at most 139 bytes with 20-digit numbers */
   char *body = h2o_mem_alloc_pool(&req->pool, cap);
   len += (size_t)snprintf(body + len, cap - len,
                           "{\"interval_seconds\":60,\"now\":%" PRId64
