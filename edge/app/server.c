@@ -270,8 +270,46 @@ typedef struct st_auth_handler_t {
     server_t *server;
 } auth_handler_t;
 
+/*
+ * A browser that holds the admin credentials would attach them to a form that another site posts
+ * to the admin listener. Writes are therefore refused when the browser says the request comes from
+ * another site (Sec-Fetch-Site) or names another origin (Origin); scripts and release automation
+ * send neither header.
+ */
+static int is_cross_site_write(h2o_req_t *req)
+{
+    if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) ||
+        h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD")))
+        return 0;
+    ssize_t idx = h2o_find_header_by_str(&req->headers, H2O_STRLIT("sec-fetch-site"), -1);
+    if (idx >= 0) {
+        h2o_iovec_t v = req->headers.entries[idx].value;
+        if (!h2o_memis(v.base, v.len, H2O_STRLIT("same-origin")) && !h2o_memis(v.base, v.len, H2O_STRLIT("none")))
+            return 1;
+    }
+    if ((idx = h2o_find_header_by_str(&req->headers, H2O_STRLIT("origin"), -1)) >= 0) {
+        /* the origin must be this very host: "<scheme>://<Host header>" */
+        h2o_iovec_t origin = req->headers.entries[idx].value, host = req->authority;
+        const char *sep = memchr(origin.base, ':', origin.len);
+        if (sep == NULL || (size_t)(origin.base + origin.len - sep) < 3 || sep[1] != '/' || sep[2] != '/')
+            return 1;
+        const char *origin_host = sep + 3;
+        size_t origin_host_len = (size_t)(origin.base + origin.len - origin_host);
+        if (!h2o_memis(origin_host, origin_host_len, host.base, host.len))
+            return 1;
+    }
+    return 0;
+}
+
 static int on_auth_req(h2o_handler_t *self, h2o_req_t *req)
 {
+    if (is_cross_site_write(req)) {
+        metrics_counter_inc(metrics_counter("edge_admin_auth_failures_total", "Admin requests refused for missing or wrong credentials",
+                                            "reason=\"cross_site\""));
+        static const char body[] = "Forbidden: cross-site write to the admin API\n";
+        respond_text(req, 403, "Forbidden", "text/plain; charset=utf-8", body, sizeof(body) - 1);
+        return 0;
+    }
     server_t *server = ((auth_handler_t *)self)->server;
     ssize_t idx = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
     htpasswd_t *table = atomic_load(&server->htpasswd);

@@ -88,6 +88,20 @@ def test_admin_requires_credentials(e):
 
 
 @with_edge
+def test_admin_refuses_cross_site_writes(e):
+    host = "127.0.0.1:%d" % e.admin_port
+    status, _, _ = e.admin("POST", "/metrics", body=b"x", headers={"Origin": "https://evil.example"})
+    assert status == 403, status
+    status, _, _ = e.admin("POST", "/metrics", body=b"x", headers={"Sec-Fetch-Site": "cross-site"})
+    assert status == 403, status
+    status, _, _ = e.admin("POST", "/metrics", body=b"x", headers={"Origin": "http://" + host, "Sec-Fetch-Site": "same-origin"})
+    assert status != 403, status  # the console's own requests
+    status, _, _ = e.admin("GET", "/metrics", headers={"Origin": "https://evil.example"})
+    assert status == 200  # reads stay allowed (the browser's same-origin policy keeps the answer from the other site)
+    assert metric_sum(e.metrics(), "edge_admin_auth_failures_total", reason="cross_site") == 2
+
+
+@with_edge
 def test_admin_routes_not_on_public_listener(e):
     status, _, body = e.request("GET", "/metrics")
     assert status == 404, status
