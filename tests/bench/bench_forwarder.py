@@ -57,7 +57,8 @@ def main():
     benchlib.warn_if_not_release(edge_bin)
     print("== bench_forwarder: %s" % " ".join(sys.argv))
     print("machine: " + benchlib.machine())
-    print("tools: " + benchlib.tool_versions() + "; source: " + benchlib.source_version())
+    print("tools: " + benchlib.tool_versions() + "; source tree: " + benchlib.source_version())
+    print("binary: %s: %s" % (edge_bin, benchlib.edge_version(edge_bin)))
     print("load average before: %s" % benchlib.loadavg())
     tmp = tempfile.mkdtemp(prefix="edge-bench-forwarder-")
     up = a = None

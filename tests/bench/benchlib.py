@@ -148,13 +148,44 @@ def run_wrk(url, threads, connections, seconds, script=None, script_args=(), tim
     cmd.append(url)
     if script_args:
         cmd += ["--"] + list(script_args)
+    import resource
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, env=env)
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     if p.returncode != 0:
         raise RuntimeError("wrk failed (%d): %s\n%s" % (p.returncode, " ".join(cmd), p.stdout + p.stderr))
     res = parse_wrk(p.stdout)
     res["raw"] = p.stdout
     res["cmd"] = " ".join(cmd)
+    # CPU seconds wrk used (the only child reaped meanwhile), to tell a CPU-bound run
+    res["client_cpu_s"] = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
     return res
+
+
+def cpu_seconds(pid):
+    """User + system CPU seconds a process (all its threads) has used so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def thread_cpu_seconds(pid):
+    """{thread id: user + system CPU seconds} for every thread of a process."""
+    out = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            out[tid] = (int(fields[11]) + int(fields[12])) / tick
+        except OSError:
+            pass
+    return out
+
+
+def busiest_threads(before, after, seconds, n=3):
+    """The n largest per-thread CPU shares (cores) between two thread_cpu_seconds() samples."""
+    return sorted(((after[t] - before.get(t, 0.0)) / seconds for t in after), reverse=True)[:n]
 
 
 def ms(seconds):
@@ -417,3 +448,12 @@ def rss_text(pid):
             if k in ("VmRSS", "RssAnon", "RssFile", "RssShmem"):
                 vals[k] = int(v.split()[0]) / 1024.0
     return "%.1f MB (anon %.1f + file %.1f)" % (vals.get("VmRSS", 0), vals.get("RssAnon", 0), vals.get("RssFile", 0))
+
+
+def edge_version(edge_bin):
+    """`edge --version`: names the commit the binary was built from."""
+    try:
+        p = subprocess.run([edge_bin, "--version"], capture_output=True, text=True, timeout=10)
+        return (p.stdout + p.stderr).strip().splitlines()[0]
+    except (OSError, subprocess.SubprocessError, IndexError):
+        return "unknown"
