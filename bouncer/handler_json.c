@@ -100,20 +100,30 @@ static json_t *codes_json(char (*codes)[3], size_t n)
 
 static json_t *mirror_json(const catalog_t *cat, const catalog_mirror_t *m)
 {
-    size_t counts[3] = {0, 0, 0};
+    /* The locations this mirror serves: every one for an https:// mirror, those of products that
+     * are not SSL-only for an http:// mirror. A served location without a health record has not
+     * failed a check, so it counts as healthy (the snapshot's rule). */
+    int https = strncasecmp(m->base_url, "https://", 8) == 0;
+    size_t served = 0, counts[3] = {0, 0, 0};
+    for (size_t i = 0; i != cat->num_locations; ++i) {
+        const catalog_product_t *p = catalog_find_product(cat, cat->locations[i].product);
+        served += https || (p != NULL && !p->ssl_only);
+    }
     int64_t last = 0;
     for (size_t i = 0; i != cat->num_health; ++i) {
         const catalog_health_t *h = &cat->health[i];
         if (strcasecmp(h->mirror, m->name) != 0)
             continue;
-        if ((unsigned)h->state < 3)
+        if (h->state == CATALOG_HEALTH_UNHEALTHY || h->state == CATALOG_HEALTH_ABSENT)
             ++counts[h->state];
         if (h->checked_at > last)
             last = h->checked_at;
     }
+    size_t failing = counts[CATALOG_HEALTH_UNHEALTHY] + counts[CATALOG_HEALTH_ABSENT];
+    counts[CATALOG_HEALTH_HEALTHY] = served > failing ? served - failing : 0;
     json_t *health = json_pack("{sIsIsIsI}", "healthy", (json_int_t)counts[CATALOG_HEALTH_HEALTHY], "unhealthy",
                                (json_int_t)counts[CATALOG_HEALTH_UNHEALTHY], "absent", (json_int_t)counts[CATALOG_HEALTH_ABSENT],
-                               "locations", (json_int_t)cat->num_locations);
+                               "locations", (json_int_t)served);
     if (health != NULL)
         json_object_set_new(health, "last_check", last != 0 ? json_integer(last) : json_null());
     return json_pack("{sIsssssIsbsososo}", "id", (json_int_t)m->id, "name", m->name, "base_url", m->base_url, "weight",
