@@ -246,6 +246,8 @@ int bouncer__republish(bouncer_t *b, const char *why)
     int ret;
 
     pthread_mutex_lock(&b->republish_lock);
+    /* read before loading: a write that lands in between is seen again by the watcher */
+    uint64_t change = store_last_change(b->store);
     if ((ret = store_load(b->store, &cat)) != 0 || (ret = snapshot_build(cat, &snap)) != 0) {
         log_error("bouncer", "cannot rebuild the catalog snapshot (%s): %s; keeping version %llu", why,
                   ret > 0 ? store_strerror(ret) : strerror(-ret), (unsigned long long)snapshot_current_version(b->snapshots));
@@ -259,6 +261,7 @@ int bouncer__republish(bouncer_t *b, const char *why)
     uint64_t version = snapshot_publish(b->snapshots, snap);
     snap = NULL;
     b->last_republish_usec = now_usec();
+    b->published_change = change;
     metrics_counter_inc(b->metrics.republish_ok);
     log_info("bouncer", "catalog snapshot %llu published (%s): %zu products, %zu locations, %zu mirrors, built in %llu us",
              (unsigned long long)version, why, products, locations, mirrors, (unsigned long long)build_usec);
@@ -273,6 +276,59 @@ Exit:
 static void on_health_change(void *arg)
 {
     bouncer__republish(arg, "health");
+}
+
+/* ---- watcher: catalog changes made by other processes ---- */
+
+#define WATCH_INTERVAL_MS 1000
+
+static void *watch_main(void *arg)
+{
+    bouncer_t *b = arg;
+    pthread_mutex_lock(&b->watch.lock);
+    while (!b->watch.stopping) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += WATCH_INTERVAL_MS / 1000;
+        pthread_cond_timedwait(&b->watch.cond, &b->watch.lock, &until);
+        if (b->watch.stopping)
+            break;
+        pthread_mutex_unlock(&b->watch.lock);
+        pthread_mutex_lock(&b->republish_lock);
+        int changed = store_last_change(b->store) != b->published_change;
+        pthread_mutex_unlock(&b->republish_lock);
+        /* our own writes republish at once, so a difference here is another process's commit */
+        if (changed)
+            bouncer__republish(b, "external change");
+        pthread_mutex_lock(&b->watch.lock);
+    }
+    pthread_mutex_unlock(&b->watch.lock);
+    return NULL;
+}
+
+static int watch_start(bouncer_t *b)
+{
+    pthread_mutex_init(&b->watch.lock, NULL);
+    pthread_cond_init(&b->watch.cond, NULL);
+    int rc = pthread_create(&b->watch.thread, NULL, watch_main, b);
+    if (rc != 0)
+        return -rc;
+    b->watch.running = 1;
+    return 0;
+}
+
+static void watch_stop(bouncer_t *b)
+{
+    if (!b->watch.running)
+        return;
+    pthread_mutex_lock(&b->watch.lock);
+    b->watch.stopping = 1;
+    pthread_cond_signal(&b->watch.cond);
+    pthread_mutex_unlock(&b->watch.lock);
+    pthread_join(b->watch.thread, NULL);
+    b->watch.running = 0;
+    pthread_mutex_destroy(&b->watch.lock);
+    pthread_cond_destroy(&b->watch.cond);
 }
 
 /* ---- metrics and health ---- */
@@ -386,6 +442,11 @@ int bouncer_create(const conf_node_t *section, const char *data_dir, bouncer_t *
              info.database_type != NULL ? info.database_type : "");
     if (sentry_create(b->boot->health_check, b->store, on_health_change, b, &b->sentry, err) != 0)
         goto Exit;
+    int watch_ret = watch_start(b);
+    if (watch_ret != 0) {
+        snprintf(err->msg, sizeof(err->msg), "cannot start the catalog watcher: %s", strerror(-watch_ret));
+        goto Exit;
+    }
     *out = b;
     b = NULL;
     ret = 0;
@@ -438,8 +499,9 @@ void bouncer_destroy(bouncer_t *b)
 {
     if (b == NULL)
         return;
-    /* the sentry calls back into republish: stop it first */
+    /* the sentry and the watcher call back into republish: stop them first */
     sentry_destroy(b->sentry);
+    watch_stop(b);
     bouncer_t *expected = b;
     atomic_compare_exchange_strong(&gauge_source, &expected, NULL);
     bouncer__handler_dispose(b);

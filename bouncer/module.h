@@ -51,6 +51,16 @@ struct st_bouncer_t {
     sentry_t *sentry;
     pthread_mutex_t republish_lock;
     int64_t last_republish_usec; /* under republish_lock */
+    uint64_t published_change;   /* store_last_change() read before the last load; under republish_lock */
+
+    /* the watcher thread republishes when another process changed the catalog (edge catalog import) */
+    struct {
+        pthread_t thread;
+        int running;
+        int stopping; /* under lock */
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+    } watch;
 
     pthread_mutex_t workers_lock; /* guards workers (thread start and end only) */
     struct st_bouncer_worker_t *workers;

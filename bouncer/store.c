@@ -323,6 +323,14 @@ Exit:
     return ret;
 }
 
+uint64_t store_last_change(store_t *st)
+{
+    MDB_envinfo info;
+    if (mdb_env_info(st->env, &info) != 0)
+        return 0;
+    return (uint64_t)info.me_last_txnid;
+}
+
 void store_close(store_t *st)
 {
     if (st == NULL)

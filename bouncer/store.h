@@ -48,6 +48,13 @@ int store_open(const char *data_dir, size_t map_size, store_t **out);
 /** Closes the store. NULL is a no-op. */
 void store_close(store_t *st);
 
+/**
+ * The id of the last committed write transaction of the environment, by any process: it changes
+ * whenever the catalog may have changed (e.g. `edge catalog import` from the command line).
+ * @return the id, or 0 on error. Any thread; no transaction is opened.
+ */
+uint64_t store_last_change(store_t *st);
+
 /** "ok", "exists", ... or strerror-like text for negative codes. */
 const char *store_strerror(int code);
 
