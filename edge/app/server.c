@@ -120,7 +120,7 @@ struct st_server_t {
 /* workers whose contexts were abandoned at the shutdown deadline (see plane_dispose) */
 static worker_t *retained_until_exit[2];
 
-static const h2o_iovec_t http1_only_alpn[] = {{H2O_STRLIT("http/1.1")}, {NULL}};
+static const h2o_iovec_t http1_only_alpn[] = {{H2O_STRLIT("http/1.1")}, {NULL, 0}};
 
 /* ---- connection accounting ---- */
 
