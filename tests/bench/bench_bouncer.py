@@ -16,7 +16,7 @@ wrk (-t2 -c64 by default) rotates through 64 request paths that all resolve to a
 same Lua script (and header) drives nginx, which ignores the query. Rounds interleave nginx, A and
 B so that machine noise hits all three; the printed ratio is the median over rounds.
 
-Usage: bench_bouncer.py --edge build-bench/bin/edge [--quick] [--duration 10] [--rounds 2]
+Usage: bench_bouncer.py --edge build-bench/bin/edge [--quick] [--duration 5] [--rounds 5]
 """
 import argparse
 import json
@@ -231,9 +231,9 @@ def snapshot_metrics(edge):
 def main():
     ap = argparse.ArgumentParser(description="edge bouncer vs nginx redirect benchmark")
     ap.add_argument("--edge", default=os.path.join(benchlib.SOURCE_DIR, "build-bench", "bin", "edge"))
-    ap.add_argument("--quick", action="store_true", help="5 s runs, 1 round")
-    ap.add_argument("--duration", type=int, default=8, help="seconds per wrk run (default 8)")
-    ap.add_argument("--rounds", type=int, default=3, help="rounds of nginx / edge-big / edge-small (default 3)")
+    ap.add_argument("--quick", action="store_true", help="4 s runs, 2 rounds")
+    ap.add_argument("--duration", type=int, default=5, help="seconds per wrk run (default 5)")
+    ap.add_argument("--rounds", type=int, default=5, help="rounds of nginx / edge-big / edge-small (default 5)")
     ap.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
     ap.add_argument("--connections", type=int, default=64, help="wrk connections (default 64)")
     ap.add_argument("--products", type=int, default=50000)
@@ -241,7 +241,7 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = ap.parse_args()
     if args.quick:
-        args.duration, args.rounds = 5, 1
+        args.duration, args.rounds = 4, 2
     edge_bin = benchlib.set_edge_bin(args.edge)
     benchlib.warn_if_not_release(edge_bin)
     geoip = os.path.join(benchlib.SOURCE_DIR, "data", "geoip", "iptoasn-country.mmdb")
