@@ -325,14 +325,20 @@ def main():
         for rnd in range(args.rounds):
             # rotate the order every round so that a burst of outside load does not always hit the same target
             for name, url, paths in targets[rnd % 3:] + targets[:rnd % 3]:
+                pid = {"nginx": nginx.proc.pid, "edge-big": edge_a.proc.pid, "edge-small": edge_b.proc.pid}[name]
+                c0 = benchlib.tree_cpu_seconds(pid)
                 r = benchlib.run_wrk(url, args.threads, args.connections, args.duration, script=lua,
                                      script_args=[paths, files["addrs"]])
+                r["server_cores"] = (benchlib.tree_cpu_seconds(pid) - c0) / r["seconds"]
                 results[name].append(r)
                 flag = ""
                 if r["non_ok"] or r["errors"]:
                     flag = "  (!! %d non-2xx/3xx, %s)" % (r["non_ok"], r.get("error_detail", ""))
-                print("  round %d %-10s %9.0f req/s  p50 %s  p99 %s%s" % (rnd + 1, name, r["rps"], benchlib.ms(r["p50"]),
-                                                                        benchlib.ms(r["p99"]), flag))
+                r["us_per_req"] = r["server_cores"] / r["rps"] * 1e6 if r["rps"] else 0.0
+                print("  round %d %-10s %9.0f req/s  p50 %s  p99 %s  server CPU %.1f us/req; cores: server %.2f, wrk %.2f, "
+                      "machine busy %.2f (softirq %.2f) idle %.2f%s"
+                      % (rnd + 1, name, r["rps"], benchlib.ms(r["p50"]), benchlib.ms(r["p99"]), r["us_per_req"], r["server_cores"],
+                         r["client_cpu_s"] / r["seconds"], r["machine_busy"], r["machine_softirq"], r["machine_idle"], flag))
                 if r["non_ok"] or r["errors"]:
                     status = 1
         print("load average after the runs: %s" % benchlib.loadavg())
@@ -351,10 +357,15 @@ def main():
         scale = [a["rps"] / b["rps"] for a, b in zip(results["edge-big"], results["edge-small"])]
         print("RESULTS")
         for name in results:
-            print("  %-10s median %9.0f req/s, p99 %s" % (name, med(name, "rps"), benchlib.ms(med(name, "p99"))))
+            print("  %-10s median %9.0f req/s, p99 %s, server CPU %.1f us/req (user+system of the server process(es); "
+                  "the kernel's softirq work is not in it)" % (name, med(name, "rps"), benchlib.ms(med(name, "p99")),
+                                                              med(name, "us_per_req")))
         r = statistics.median(ratios)
         print("  ratio edge(%d products)/nginx req/s: %.2f (per round: %s) goal >= 1.0: %s"
               % (args.products, r, ", ".join("%.2f" % x for x in ratios), "met" if r >= 1.0 else "MISSED"))
+        eff = statistics.median(n["us_per_req"] / a["us_per_req"] for a, n in zip(results["edge-big"], results["nginx"]))
+        print("  CPU efficiency nginx us/req / edge us/req: %.2f (>= 1.0: edge spends no more CPU per redirect than nginx; "
+              "less sensitive to other load on the machine than req/s)" % eff)
         s = statistics.median(scale)
         print("  rate at %d products / rate at 100 products: %.2f (per round: %s) goal within 10%%: %s"
               % (args.products, s, ", ".join("%.2f" % x for x in scale), "met" if abs(1 - s) <= 0.10 else "MISSED"))

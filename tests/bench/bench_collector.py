@@ -93,9 +93,9 @@ def intake(edge, lua, body_path, body_len, ctype, encoding, clients, seconds):
 def show(r):
     flag = "" if r.other == 0 else "  (!! %d answers/errors that are not acks: %s)" % (r.other, r.wrk.get("error_detail", ""))
     print("  %-5s %2d client(s): %7.0f reports/s  %6.1f MB/s payload  %6.1f MB/s spool  ack p50 %s p99 %s  "
-          "batch %.1f jobs (%.0f commits/s)  cpu: edge %.2f (busiest threads %s) wrk %.2f cores%s"
+          "batch %.1f jobs (%.0f commits/s)  cpu: edge %.2f (busiest threads %s) wrk %.2f, machine idle %.2f cores%s"
           % (r.encoding, r.clients, r.rps, r.wire_mbs, r.spool_mbs, benchlib.ms(r.p50), benchlib.ms(r.p99), r.batch, r.commits_s,
-             r.edge_cores, "/".join("%.2f" % x for x in r.threads), r.wrk_cores, flag))
+             r.edge_cores, "/".join("%.2f" % x for x in r.threads), r.wrk_cores, r.wrk["machine_idle"], flag))
 
 
 def main():

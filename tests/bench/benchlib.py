@@ -149,9 +149,9 @@ def run_wrk(url, threads, connections, seconds, script=None, script_args=(), tim
     if script_args:
         cmd += ["--"] + list(script_args)
     import resource
-    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    ru0, st0 = resource.getrusage(resource.RUSAGE_CHILDREN), proc_stat()
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, env=env)
-    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    ru1, st1 = resource.getrusage(resource.RUSAGE_CHILDREN), proc_stat()
     if p.returncode != 0:
         raise RuntimeError("wrk failed (%d): %s\n%s" % (p.returncode, " ".join(cmd), p.stdout + p.stderr))
     res = parse_wrk(p.stdout)
@@ -159,7 +159,36 @@ def run_wrk(url, threads, connections, seconds, script=None, script_args=(), tim
     res["cmd"] = " ".join(cmd)
     # CPU seconds wrk used (the only child reaped meanwhile), to tell a CPU-bound run
     res["client_cpu_s"] = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+    # the whole machine meanwhile, in cores: other people's work shows up as busy time nobody here used
+    tick = os.sysconf("SC_CLK_TCK")
+    wall = max(res["seconds"], 1e-9)
+    d = [(b - a) / tick / wall for a, b in zip(st0, st1)]
+    res["machine_idle"] = d[3] + d[4]
+    res["machine_softirq"] = d[6]
+    res["machine_busy"] = sum(d[:8]) - res["machine_idle"]
     return res
+
+
+def proc_stat():
+    """The aggregate 'cpu' line of /proc/stat: user nice system idle iowait irq softirq steal (ticks)."""
+    with open("/proc/stat") as f:
+        return [int(x) for x in f.readline().split()[1:9]]
+
+
+def tree_cpu_seconds(pid):
+    """CPU seconds of a process and its direct children (nginx master + workers)."""
+    total = cpu_seconds(pid)
+    try:
+        for tid in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
+                for child in f.read().split():
+                    try:
+                        total += cpu_seconds(int(child))
+                    except OSError:
+                        pass
+    except OSError:
+        pass
+    return total
 
 
 def cpu_seconds(pid):
