@@ -260,7 +260,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     if (answers[out.outcome].cacheable) {
         int private = out.outcome != RESOLVE_LANDING && w->geo_restricted && conf->geoip_database != NULL;
         const char *cc = private ? settings->cache_control_private : settings->cache_control;
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, cc, strlen(cc));
+        /* header strings must outlive the settings this thread holds only until Exit */
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, pool_strdup(req, cc, strlen(cc)), strlen(cc));
     } else if (out.outcome == RESOLVE_STUB_REDIRECT) {
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("private, no-cache"));
     }
@@ -277,8 +278,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
             h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_VARY, NULL, pool_strdup(req, vary, vlen), vlen);
     }
     if (out.mirror != NULL && conf->mirror_header != NULL)
-        h2o_add_header_by_str(&req->pool, &req->res.headers, conf->mirror_header, strlen(conf->mirror_header), 0, NULL,
-                              pool_strdup(req, out.mirror, out.mirror_len), out.mirror_len);
+        h2o_add_header_by_str(&req->pool, &req->res.headers, pool_strdup(req, conf->mirror_header, strlen(conf->mirror_header)),
+                              strlen(conf->mirror_header), 0, NULL, pool_strdup(req, out.mirror, out.mirror_len), out.mirror_len);
     switch (out.outcome) {
     case RESOLVE_REDIRECT:
     case RESOLVE_LANDING:

@@ -98,17 +98,40 @@ static json_t *codes_json(char (*codes)[3], size_t n)
     return a;
 }
 
-static json_t *mirror_json(const catalog_t *cat, const catalog_mirror_t *m)
+static int cmp_names(const void *a, const void *b)
 {
-    /* The locations this mirror serves: every one for an https:// mirror, those of products that
-     * are not SSL-only for an http:// mirror. A served location without a health record has not
-     * failed a check, so it counts as healthy (the snapshot's rule). */
-    int https = strncasecmp(m->base_url, "https://", 8) == 0;
-    size_t served = 0, counts[3] = {0, 0, 0};
+    return strcasecmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * How many locations an https:// mirror serves (all of them) and an http:// mirror serves (those
+ * of products that are not SSL-only). Sorted names keep this O((products + locations) log products)
+ * for catalogs of 50,000 products.
+ */
+static void served_counts(const catalog_t *cat, size_t served[2] /* [http, https] */)
+{
+    served[1] = cat->num_locations;
+    served[0] = 0;
+    const char **ssl_only = malloc((cat->num_products + 1) * sizeof(*ssl_only));
+    if (ssl_only == NULL)
+        return;
+    size_t n = 0;
+    for (size_t i = 0; i != cat->num_products; ++i)
+        if (cat->products[i].ssl_only)
+            ssl_only[n++] = cat->products[i].name;
+    qsort(ssl_only, n, sizeof(*ssl_only), cmp_names);
     for (size_t i = 0; i != cat->num_locations; ++i) {
-        const catalog_product_t *p = catalog_find_product(cat, cat->locations[i].product);
-        served += https || (p != NULL && !p->ssl_only);
+        const char *product = cat->locations[i].product;
+        served[0] += bsearch(&product, ssl_only, n, sizeof(*ssl_only), cmp_names) == NULL;
     }
+    free(ssl_only);
+}
+
+static json_t *mirror_json(const catalog_t *cat, const catalog_mirror_t *m, const size_t served_by_scheme[2])
+{
+    /* A served location without a health record has not failed a check, so it counts as healthy
+     * (the snapshot's rule). */
+    size_t served = served_by_scheme[strncasecmp(m->base_url, "https://", 8) == 0], counts[3] = {0, 0, 0};
     int64_t last = 0;
     for (size_t i = 0; i != cat->num_health; ++i) {
         const catalog_health_t *h = &cat->health[i];
@@ -163,9 +186,11 @@ static int mirrors_list(h2o_req_t *req, bouncer_t *b)
     int rc = store_load(b->store, &cat);
     if (rc != 0)
         return send_store_error(req, rc, NULL, "catalog");
+    size_t served[2];
+    served_counts(cat, served);
     json_t *list = json_array();
     for (size_t i = 0; list != NULL && i != cat->num_mirrors; ++i)
-        json_array_append_new(list, mirror_json(cat, &cat->mirrors[i]));
+        json_array_append_new(list, mirror_json(cat, &cat->mirrors[i], served));
     catalog_destroy(cat);
     return send_json(req, 200, "OK", json_pack("{soso}", "mirrors", list, "health_check", sentry_json(b)));
 }
@@ -181,7 +206,9 @@ static int mirror_show(h2o_req_t *req, bouncer_t *b, const char *name, int statu
         catalog_destroy(cat);
         return send_store_error(req, STORE_NO_MIRROR, NULL, "mirror");
     }
-    json_t *v = mirror_json(cat, m);
+    size_t served[2];
+    served_counts(cat, served);
+    json_t *v = mirror_json(cat, m, served);
     catalog_destroy(cat);
     return send_json(req, status, reason, v);
 }
@@ -328,6 +355,8 @@ Exit:
     return ret;
 }
 
+#define PRODUCTS_MAX 200
+
 static int products(h2o_req_t *req, bouncer_t *b)
 {
     char q[CATALOG_NAME_MAX + 1] = "";
@@ -353,12 +382,19 @@ static int products(h2o_req_t *req, bouncer_t *b)
     int rc = store_load(b->store, &cat);
     if (rc != 0)
         return send_store_error(req, rc, NULL, "catalog");
+    /* at most PRODUCTS_MAX answers: each product_json walks the locations, and the admin thread
+     * must stay responsive with 50,000 products (search with q= to narrow) */
     json_t *list = json_array();
-    for (size_t i = 0; list != NULL && i != cat->num_products; ++i)
-        if (q[0] == '\0' || strcasestr(cat->products[i].name, q) != NULL)
+    size_t matched = 0;
+    for (size_t i = 0; list != NULL && i != cat->num_products; ++i) {
+        if (q[0] != '\0' && strcasestr(cat->products[i].name, q) == NULL)
+            continue;
+        if (++matched <= PRODUCTS_MAX)
             json_array_append_new(list, product_json(cat, &cat->products[i]));
+    }
     catalog_destroy(cat);
-    return send_json(req, 200, "OK", json_pack("{so}", "products", list));
+    return send_json(req, 200, "OK", json_pack("{sosIsb}", "products", list, "matched", (json_int_t)matched, "truncated",
+                                               matched > PRODUCTS_MAX));
 }
 
 static int status(h2o_req_t *req, bouncer_t *b)

@@ -169,13 +169,17 @@ static uint32_t next_random(upstream_t *up)
     return (uint32_t)((up->rnd * 2685821657736338717ull) >> 32);
 }
 
-/* Copies text into buf with control characters replaced, at most max bytes (for reasons and logs). */
+/*
+ * Copies text into buf with control characters replaced, at most max bytes (for reasons and logs).
+ * Non-ASCII bytes become '?': an upstream's answer may be Latin-1, or cut inside a UTF-8 sequence,
+ * and the result must stay valid UTF-8 for the JSON views of the spool.
+ */
 static void quote_text(char *buf, size_t bufsize, const char *text, size_t len)
 {
     size_t n = 0;
     for (size_t i = 0; i < len && n + 1 < bufsize; ++i) {
         unsigned char ch = (unsigned char)text[i];
-        buf[n++] = ch < 0x20 || ch == 0x7f ? ' ' : (char)ch;
+        buf[n++] = ch < 0x20 || ch == 0x7f ? ' ' : ch >= 0x80 ? '?' : (char)ch;
     }
     while (n > 0 && buf[n - 1] == ' ')
         --n;

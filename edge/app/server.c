@@ -110,7 +110,9 @@ struct st_server_t {
     plane_t public_plane;
     plane_t admin_plane;
     _Atomic(htpasswd_t *) htpasswd;
-    htpasswd_t *retired_htpasswd[8];
+    /* tables replaced by SIGHUP: the admin thread may still be verifying against one (bcrypt takes
+     * tens of ms), and reloads are rare, so they are freed only with the server */
+    htpasswd_t **retired_htpasswd;
     size_t num_retired;
     _Atomic int stopping;
     _Atomic uint64_t open_connections;
@@ -228,9 +230,10 @@ static void on_route_log(h2o_logger_t *self, h2o_req_t *req)
         atomic_store_explicit(&route->by_status[status], counter, memory_order_release);
     }
     metrics_counter_inc(counter);
-    double seconds = (double)(h2o_now(req->conn->ctx->loop) - (uint64_t)req->timestamps.request_begin_at.tv_sec * 1000 -
-                              (uint64_t)req->timestamps.request_begin_at.tv_usec / 1000) /
-                     1000.0;
+    struct timeval now;
+    gettimeofday(&now, NULL);
+    double seconds = (double)(now.tv_sec - req->timestamps.request_begin_at.tv_sec) +
+                     (double)(now.tv_usec - req->timestamps.request_begin_at.tv_usec) / 1e6;
     if (seconds >= 0)
         metrics_histogram_observe(route->latency, seconds);
 }
@@ -505,12 +508,14 @@ route_registrar_t *server_admin_routes(server_t *server)
 
 void server_set_htpasswd(server_t *server, htpasswd_t *htpasswd)
 {
-    htpasswd_t *old = atomic_exchange(&server->htpasswd, htpasswd);
-    /* A request on the admin thread may still be verifying against the old table: keep it until exit. */
-    if (server->num_retired < sizeof(server->retired_htpasswd) / sizeof(server->retired_htpasswd[0]))
-        server->retired_htpasswd[server->num_retired++] = old;
-    else
-        htpasswd_destroy(old); /* after 8 reloads the oldest has long been unused */
+    htpasswd_t **retired = realloc(server->retired_htpasswd, (server->num_retired + 1) * sizeof(*retired));
+    if (retired == NULL) {
+        htpasswd_destroy(htpasswd); /* keep the running table rather than risk freeing one in use */
+        log_error("server", "out of memory: admin credentials not replaced");
+        return;
+    }
+    server->retired_htpasswd = retired;
+    server->retired_htpasswd[server->num_retired++] = atomic_exchange(&server->htpasswd, htpasswd);
 }
 
 /* ---- worker threads ---- */
@@ -671,6 +676,8 @@ int server_start(server_t *server)
     plane_t *admin = &server->admin_plane;
     add_simple_route(admin, "/metrics", "metrics", on_metrics_req);
     add_simple_route(admin, "/", "other", on_not_found_req);
+    /* a counted 404 for paths no module serves (a module's own "/" was registered first and wins) */
+    add_simple_route(&server->public_plane, "/", "other", on_not_found_req);
     /* the credentials check must run before any admin route: h2o matches the longest path, so it
      * is added as the first handler of every admin pathconf */
     for (size_t i = 0; i < admin->host->paths.size; ++i) {
@@ -678,9 +685,10 @@ int server_start(server_t *server)
         auth_handler_t *auth = (void *)h2o_create_handler(pathconf, sizeof(*auth));
         auth->super.on_req = on_auth_req;
         auth->server = server;
-        /* move it to the front so it runs before the route's own handler */
-        memmove(pathconf->handlers.entries + 1, pathconf->handlers.entries, (pathconf->handlers.size - 1) * sizeof(h2o_handler_t *));
-        pathconf->handlers.entries[0] = &auth->super;
+        /* run it right after the accounting handler (index 0), before the route's own handler, so
+         * refused requests are counted and do not look like an upload in progress at shutdown */
+        memmove(pathconf->handlers.entries + 2, pathconf->handlers.entries + 1, (pathconf->handlers.size - 2) * sizeof(h2o_handler_t *));
+        pathconf->handlers.entries[1] = &auth->super;
     }
     register_protocol_error_metrics(&server->public_plane);
     register_protocol_error_metrics(admin);
@@ -769,5 +777,6 @@ void server_destroy(server_t *server)
     htpasswd_destroy(atomic_load(&server->htpasswd));
     for (size_t i = 0; i < server->num_retired; ++i)
         htpasswd_destroy(server->retired_htpasswd[i]);
+    free(server->retired_htpasswd);
     free(server);
 }
