@@ -91,6 +91,23 @@ def test_graceful_shutdown_under_load():
     e.cleanup()
 
 
+def test_refused_admin_request_does_not_stall_shutdown():
+    e = Edge().start()
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", e.admin_port, timeout=10)
+        conn.request("GET", "/metrics")  # no credentials: 401, connection kept alive
+        resp = conn.getresponse()
+        resp.read()
+        assert resp.status == 401
+        started = time.time()
+        assert e.stop(timeout=20) == 0
+        assert time.time() - started < 5, "an idle connection after a 401 held the shutdown"
+        assert "stopped (0 connections cut" in e.read_log()
+        conn.close()
+    finally:
+        e.cleanup()
+
+
 def test_shutdown_deadline_cuts_stuck_uploads():
     e = Edge()
     e.write_config(open(e.config).read().replace("shutdown_timeout: 10s", "shutdown_timeout: 1s\n  request_timeout: 60s"))
