@@ -14,8 +14,10 @@
  *    pointer when the client vanishes (HTTP/2 RST, closed connection): the answer is then dropped
  *    (the crash is stored all the same). The job is freed by on_answer, or, if its worker's loop
  *    has stopped, by collector__submit_dispose after the spool was destroyed.
- *  - Memory: the global pending_bytes counter holds body + inflated + record bytes of every
- *    submission between entry and answer; entry is refused with 503 + Retry-After past the budget.
+ *  - Memory: the global pending_bytes counter holds the body and the record bytes of every
+ *    submission between entry and answer; either reservation failing answers 503 + Retry-After.
+ *    The inflated copy of a gzip body exists only inside submission_process on the worker thread,
+ *    so at most one per worker (each <= max_inflated_size) comes on top.
  */
 #include "collector/internal.h"
 
@@ -374,7 +376,12 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         size_t record_len;
         crashrec_record(crash, &record_len);
         /* the record lives until the commit; the body until the answer (it is the request's) */
-        atomic_fetch_add(&c->pending_bytes, record_len);
+        if (reserve(c, record_len) != 0) {
+            crashrec_destroy(crash);
+            metrics_counter_inc(c->metrics.over_budget);
+            status = 503;
+            goto Exit;
+        }
         charged += record_len;
         int ret = store(h, req, crash, charged);
         if (ret == 0) {
