@@ -99,9 +99,10 @@ int collector_config_parse(const conf_node_t *section, collector_config_t **out,
         conf_fail(err, conf_get(spool, "map_size_initial"), "larger than spool.map_size_max");
         goto Exit;
     }
-    if (c->max_pending_bytes < c->max_body_size) {
+    /* a report holds its body and its stored record (about as large) until it is answered */
+    if (c->max_pending_bytes / 2 < c->max_body_size) {
         conf_fail(err, conf_get(section, "max_pending_bytes"),
-                  "smaller than max_body_size: no large report could ever be accepted");
+                  "smaller than twice max_body_size (body + stored record): no large report could ever be accepted");
         goto Exit;
     }
     if (throttle_rules_from_conf(conf_get(section, "throttle"), &c->throttle, err) != 0)

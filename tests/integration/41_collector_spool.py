@@ -107,7 +107,7 @@ def test_cli_while_running(e):
     assert stored_raw_crash(e, more[1])["uuid"] == more[1]
 
 
-@with_edge(extra=COLLECTOR_YAML.replace("max_body_size: 2m", "max_body_size: 1m") + "  max_pending_bytes: 1m\n  retry_after: 7s\n")
+@with_edge(extra=COLLECTOR_YAML.replace("max_body_size: 2m", "max_body_size: 1m") + "  max_pending_bytes: 2m\n  retry_after: 7s\n")
 def test_pending_budget(e):
     # hold 1 MiB of the budget with a request whose body h2o is still receiving? No: h2o buffers the
     # body before the handler runs, so the budget is taken by bodies being processed. Send many

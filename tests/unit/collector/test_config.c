@@ -118,8 +118,8 @@ static void test_errors(void **state)
     expect_error("collector:\n  max_inflated_size: 10\n", "collector.max_inflated_size: expected a size");
     expect_error("collector:\n  submitter_token: short\n", "t.yaml:2: collector.submitter_token: a token shorter than 16");
     expect_error("collector:\n  submitter_token: \"has a space in it, sadly\"\n", "printable ASCII without spaces");
-    expect_error("collector:\n  max_body_size: 30m\n  max_pending_bytes: 20m\n",
-                 "t.yaml:3: collector.max_pending_bytes: smaller than max_body_size");
+    expect_error("collector:\n  max_body_size: 30m\n  max_pending_bytes: 50m\n",
+                 "t.yaml:3: collector.max_pending_bytes: smaller than twice max_body_size");
     expect_error("collector:\n  retry_after: 10\n", "t.yaml:2: collector.retry_after");
     expect_error("collector:\n  spool: {map_size: 1g}\n", "collector.spool.map_size: unknown key");
     expect_error("collector:\n  spool: {map_size_initial: 2g, map_size_max: 1g}\n",
