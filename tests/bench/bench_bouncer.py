@@ -303,6 +303,13 @@ def main():
             rss.append(("after product_add + location_add", benchlib.rss_text(edge_a.proc.pid)))
         except benchlib.Missing as e:
             print("NOT MEASURED: single-write snapshot rebuild: %s" % e)
+        builds = []
+        for line in edge_a.log_lines():
+            msg = str(line.get("msg", line.get("message", "")))
+            if "snapshot" in msg and "built in" in msg:
+                builds.append(msg)
+        for msg in builds:
+            print("edge log: " + msg)
         snap = snapshot_metrics(edge_a)
         if snap:
             print("bouncer snapshot/catalog metrics after the writes: " +
