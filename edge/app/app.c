@@ -111,7 +111,10 @@ static config_t *reload(server_t *server, bouncer_t *bouncer, collector_t *colle
         config_destroy(next);
         return NULL;
     }
-    if ((bouncer != NULL && next->bouncer != NULL && bouncer_reload(bouncer, next->bouncer, &err) != 0) ||
+    /* validate both sections before applying either, so a mistake in one leaves both running as they were */
+    if ((next->bouncer != NULL && bouncer_check_config(next->bouncer, &err) != 0) ||
+        (next->collector != NULL && collector_check_config(next->collector, &err) != 0) ||
+        (bouncer != NULL && next->bouncer != NULL && bouncer_reload(bouncer, next->bouncer, &err) != 0) ||
         (collector != NULL && next->collector != NULL && collector_reload(collector, next->collector, &err) != 0)) {
         log_error("reload", "keeping the running configuration: %s", err.msg);
         htpasswd_destroy(table);
