@@ -8,6 +8,9 @@
  *   GET|PUT /api/v1/rules                 the ordered rewrite rules (PUT replaces them; 409 with rules_file)
  *   GET|PUT /api/v1/catalog               export / import the whole catalog (docs/catalog-format.md)
  *   GET  /api/v1/products[?q=TEXT]        products with their locations and aliases (q: substring filter)
+ *   PATCH /api/v1/products/NAME           change the product's flags {"ssl_only","active"}
+ *   POST /api/v1/aliases                  create or re-point an alias {"alias","product"}
+ *   DELETE /api/v1/aliases/NAME           delete an alias
  *   GET  /api/v1/status                   snapshot version and counts, health checker status
  * Validation errors are 400 {"error": "<json path>: <reason>"} and change nothing; every write is
  * one store transaction followed by bouncer__republish. Runs on the admin thread only.
@@ -70,6 +73,7 @@ static int send_store_error(h2o_req_t *req, int rc, const catalog_error_t *cerr,
         snprintf(msg, sizeof(msg), "%s already exists", what);
         return send_error(req, 409, "Conflict", msg);
     case STORE_NO_MIRROR:
+    case STORE_NO_PRODUCT:
     case STORE_NOT_FOUND:
         snprintf(msg, sizeof(msg), "%s not found", what);
         return send_error(req, 404, "Not Found", msg);
@@ -397,6 +401,132 @@ static int products(h2o_req_t *req, bouncer_t *b)
                                                matched > PRODUCTS_MAX));
 }
 
+/* Parses a request body that must be a JSON object with only the members in allowed (NULL-terminated).
+ * Returns the object, or NULL after answering 400. */
+static json_t *body_object(h2o_req_t *req, const char *const *allowed)
+{
+    json_error_t jerr;
+    char msg[400];
+    const char *key;
+    json_t *root = json_loadb(req->entity.base != NULL ? req->entity.base : "", req->entity.len, JSON_REJECT_DUPLICATES, &jerr), *v;
+    if (root == NULL) {
+        snprintf(msg, sizeof(msg), "line %d column %d: %s", jerr.line, jerr.column, jerr.text);
+        send_error(req, 400, "Bad Request", msg);
+        return NULL;
+    }
+    if (!json_is_object(root)) {
+        json_decref(root);
+        send_error(req, 400, "Bad Request", "$: must be an object");
+        return NULL;
+    }
+    json_object_foreach(root, key, v)
+    {
+        size_t i;
+        for (i = 0; allowed[i] != NULL; ++i)
+            if (strcmp(allowed[i], key) == 0)
+                break;
+        if (allowed[i] == NULL) {
+            snprintf(msg, sizeof(msg), "$.%.64s: unknown member", key);
+            json_decref(root);
+            send_error(req, 400, "Bad Request", msg);
+            return NULL;
+        }
+    }
+    return root;
+}
+
+/* An optional boolean member: -1 when absent or null, else 0/1; -2 when it is another type. */
+static int member_bool(json_t *obj, const char *name)
+{
+    json_t *v = json_object_get(obj, name);
+    if (v == NULL || json_is_null(v))
+        return -1;
+    return json_is_boolean(v) ? json_is_true(v) : -2;
+}
+
+static int product_patch(h2o_req_t *req, bouncer_t *b, const char *name)
+{
+    static const char *const allowed[] = {"ssl_only", "active", NULL};
+    catalog_t *cat = NULL;
+    json_t *root;
+    int rc, ret;
+
+    if ((root = body_object(req, allowed)) == NULL)
+        return 0;
+    int ssl_only = member_bool(root, "ssl_only"), active = member_bool(root, "active");
+    json_decref(root);
+    if (ssl_only == -2 || active == -2)
+        return send_error(req, 400, "Bad Request", ssl_only == -2 ? "$.ssl_only: must be true or false" : "$.active: must be true or false");
+    if ((rc = store_product_patch(b->store, name, ssl_only, active)) != 0)
+        return send_store_error(req, rc, NULL, "product");
+    after_write(b);
+    if ((rc = store_load(b->store, &cat)) != 0)
+        return send_store_error(req, rc, NULL, "catalog");
+    const catalog_product_t *p = catalog_find_product(cat, name);
+    ret = p != NULL ? send_json(req, 200, "OK", product_json(cat, p)) : send_store_error(req, STORE_NO_PRODUCT, NULL, "product");
+    catalog_destroy(cat);
+    return ret;
+}
+
+/* POST {"alias","product"}: tuxedo's create_update_alias (201 created, 200 re-pointed). */
+static int alias_set(h2o_req_t *req, bouncer_t *b)
+{
+    static const char *const allowed[] = {"alias", "product", NULL};
+    catalog_t *cat = NULL;
+    json_t *root;
+    int created = 0, rc, ret;
+
+    if ((root = body_object(req, allowed)) == NULL)
+        return 0;
+    json_t *a = json_object_get(root, "alias"), *p = json_object_get(root, "product");
+    if (!json_is_string(a) || !catalog_product_name_is_valid(json_string_value(a), json_string_length(a))) {
+        ret = send_error(req, 400, "Bad Request", a == NULL ? "$.alias: required" : "$.alias: must be a valid product name");
+        goto Exit;
+    }
+    if (!json_is_string(p) || strlen(json_string_value(p)) != json_string_length(p)) {
+        ret = send_error(req, 400, "Bad Request", p == NULL ? "$.product: required" : "$.product: must be a string");
+        goto Exit;
+    }
+    switch (rc = store_alias_set(b->store, json_string_value(a), json_string_value(p), &created)) {
+    case 0:
+        break;
+    case STORE_NO_PRODUCT:
+        ret = send_error(req, 400, "Bad Request", "$.product: no such product");
+        goto Exit;
+    case STORE_IS_PRODUCT:
+        ret = send_error(req, 409, "Conflict", "$.alias: a product has this name");
+        goto Exit;
+    case STORE_INVALID:
+        ret = send_error(req, 400, "Bad Request", "$.alias: must be a valid product name");
+        goto Exit;
+    default:
+        ret = send_store_error(req, rc, NULL, "alias");
+        goto Exit;
+    }
+    after_write(b);
+    if ((rc = store_load(b->store, &cat)) != 0) {
+        ret = send_store_error(req, rc, NULL, "catalog");
+        goto Exit;
+    }
+    const catalog_product_t *target = catalog_find_product(cat, json_string_value(p));
+    ret = send_json(req, created ? 201 : 200, created ? "Created" : "OK",
+                    json_pack("{sssssb}", "alias", json_string_value(a), "product", target != NULL ? target->name : json_string_value(p),
+                              "created", created));
+Exit:
+    catalog_destroy(cat);
+    json_decref(root);
+    return ret;
+}
+
+static int alias_delete(h2o_req_t *req, bouncer_t *b, const char *name)
+{
+    int rc;
+    if ((rc = store_alias_delete(b->store, name)) != 0)
+        return send_store_error(req, rc, NULL, "alias");
+    after_write(b);
+    return send_json(req, 200, "OK", json_pack("{ss}", "deleted", name));
+}
+
 static int status(h2o_req_t *req, bouncer_t *b)
 {
     return send_json(req, 200, "OK", json_pack("{sIso}", "snapshot_version", (json_int_t)snapshot_current_version(b->snapshots),
@@ -447,6 +577,12 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         return method_is(req, "GET") ? catalog_io(req, b, 0) : method_is(req, "PUT") ? catalog_io(req, b, 1) : wrong_method(req, "GET, PUT");
     if (strcmp(name, "products") == 0)
         return method_is(req, "GET") ? products(req, b) : wrong_method(req, "GET");
+    if (strncmp(name, "products/", 9) == 0 && name[9] != '\0' && strchr(name + 9, '/') == NULL)
+        return method_is(req, "PATCH") ? product_patch(req, b, name + 9) : wrong_method(req, "PATCH");
+    if (strcmp(name, "aliases") == 0)
+        return method_is(req, "POST") ? alias_set(req, b) : wrong_method(req, "POST");
+    if (strncmp(name, "aliases/", 8) == 0 && name[8] != '\0' && strchr(name + 8, '/') == NULL)
+        return method_is(req, "DELETE") ? alias_delete(req, b, name + 8) : wrong_method(req, "DELETE");
     if (strcmp(name, "status") == 0)
         return method_is(req, "GET") ? status(req, b) : wrong_method(req, "GET");
     return send_error(req, 404, "Not Found", "no such resource");

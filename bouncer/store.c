@@ -743,6 +743,31 @@ Exit:
     return ret;
 }
 
+int store_product_patch(store_t *st, const char *name, int ssl_only, int active)
+{
+    MDB_txn *txn = NULL;
+    json_t *v = NULL;
+    char key[KEY_MAX];
+    int ret;
+
+    if ((ret = begin(st, &txn)) != 0)
+        return ret;
+    if ((v = get_product(txn, st, name, &ret)) == NULL) {
+        ret = ret != 0 ? ret : STORE_NO_PRODUCT;
+        goto Exit;
+    }
+    if ((ssl_only >= 0 && json_object_set_new(v, "ssl_only", json_boolean(ssl_only)) != 0) ||
+        (active >= 0 && json_object_set_new(v, "active", json_boolean(active)) != 0)) {
+        ret = -ENOMEM;
+        goto Exit;
+    }
+    /* the record was found under this key */
+    ret = put_json(txn, st->dbi[DB_PRODUCTS], key, make_key(key, name, NULL, NULL), json_incref(v));
+Exit:
+    json_decref(v);
+    return finish(txn, ret);
+}
+
 /* Rewrites a product's language list through fn (add or delete). */
 static int edit_languages(store_t *st, const char *product, const char *const *langs, size_t n, int add, catalog_error_t *err)
 {
@@ -994,9 +1019,11 @@ int store_alias_delete(store_t *st, const char *alias)
     MDB_txn *txn = NULL;
     char key[KEY_MAX];
     int ret;
+    MDB_val k = {make_key(key, alias, NULL, NULL), key};
+    if (k.mv_size == 0)
+        return STORE_NOT_FOUND;
     if ((ret = begin(st, &txn)) != 0)
         return ret;
-    MDB_val k = {make_key(key, alias, NULL, NULL), key};
     int rc = mdb_del(txn, st->dbi[DB_ALIASES], &k, NULL);
     ret = rc == MDB_NOTFOUND ? STORE_NOT_FOUND : lmdb_err(rc);
     return finish(txn, ret);

@@ -87,6 +87,14 @@ int store_product_add(store_t *st, const char *name, int ssl_only, const char *c
  */
 int store_product_delete(store_t *st, const char *name, uint32_t id, char **deleted_name);
 
+/**
+ * Changes a product's flags in one transaction.
+ * @param ssl_only 0 or 1 to set, -1 to keep
+ * @param active 0 or 1 to set, -1 to keep
+ * @return 0, STORE_NO_PRODUCT, -errno.
+ */
+int store_product_patch(store_t *st, const char *name, int ssl_only, int active);
+
 /** Adds languages (already present ones are skipped). @return 0, STORE_NO_PRODUCT, STORE_INVALID, -errno. */
 int store_product_language_add(store_t *st, const char *product, const char *const *languages, size_t n, catalog_error_t *err);
 

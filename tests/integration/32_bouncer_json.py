@@ -2,7 +2,8 @@
 """Integration tests for the bouncer's JSON admin API (bouncer/handler_json.c) and the
 `edge catalog import|export` command (bouncer/command.c): mirror admin (add, patch weight,
 disable, delete) honoured by the next redirect, validation errors that change nothing, rules,
-catalog round trips through the API and the CLI (picked up by a running server), and the module's metrics."""
+catalog round trips through the API and the CLI (picked up by a running server), product flags
+(ssl_only, active) and aliases through the API, and the module's metrics."""
 import json
 import os
 import subprocess
@@ -178,6 +179,80 @@ def test_admin_write_metrics_and_snapshot_version():
     assert edgetest.metric_sum(after, "edge_bouncer_admin_writes_total") == edgetest.metric_sum(before, "edge_bouncer_admin_writes_total") + 1
     assert edgetest.metric_sum(after, "edge_bouncer_snapshot_version") == edgetest.metric_sum(before, "edge_bouncer_snapshot_version") + 1
     assert edgetest.metric_sum(after, "edge_bouncer_snapshot_age_seconds") < 5
+
+
+def schemes_seen(query, n=20):
+    """The URL schemes of n print=yes answers (the body is the mirror URL)."""
+    seen = set()
+    for _ in range(n):
+        status, h, body = bt.get(edge(), query + "&print=yes")
+        assert status == 200, (status, body)
+        seen.add(body.decode().strip().split("://", 1)[0])
+    return seen
+
+
+def test_product_patch_ssl_only_and_active():
+    q = "product=AnyLang-1.0&os=linux64"
+    assert schemes_seen(q) == {"http"}  # a plain request prefers http:// mirrors
+    s, p = api("PATCH", "products/anylang-1.0", {"ssl_only": True})
+    assert s == 200 and p["name"] == "AnyLang-1.0" and p["ssl_only"] is True and p["active"] is True, (s, p)
+    assert p == [x for x in api("GET", "products?q=AnyLang")[1]["products"] if x["name"] == "AnyLang-1.0"][0]
+    assert schemes_seen(q) == {"https"}
+    # inactive products answer 404 (resolve.c: unknown or inactive product), through their aliases too
+    s, p = api("PATCH", "products/AnyLang-1.0", {"active": False})
+    assert s == 200 and p["active"] is False and p["ssl_only"] is True, p
+    status, h, body = bt.get(edge(), q)
+    assert status == 404 and "location" not in h, (status, h, body)
+    s, p = api("PATCH", "products/AnyLang-1.0", {"active": True, "ssl_only": False})
+    assert s == 200 and p["active"] is True and p["ssl_only"] is False, p
+    assert bt.get(edge(), q)[0] == 302
+    # the seeded inactive product comes alive
+    assert bt.get(edge(), "product=Off-1.0")[0] == 404
+    assert api("PATCH", "products/Off-1.0", {"active": True})[0] == 200
+    assert bt.url_of(edge(), "product=Off-1.0").endswith("/off.exe")
+    assert api("PATCH", "products/Off-1.0", {"active": False})[0] == 200
+    assert bt.get(edge(), "product=Off-1.0")[0] == 404
+
+
+def test_product_patch_validation():
+    before = api("GET", "products")[1]
+    version = api("GET", "status")[1]["snapshot_version"]
+    for body, field in (({"ssl_only": "yes"}, "$.ssl_only"), ({"active": 1}, "$.active"), ({"ssl_only": True, "activ": False}, "$.activ"),
+                        ([True], "$"), ("{not json", "line 1")):
+        s, out = api("PATCH", "products/AnyLang-1.0", body)
+        assert s == 400 and out["error"].startswith(field), (body, s, out)
+    s, out = api("PATCH", "products/NoSuch-1.0", {"active": True})
+    assert s == 404 and out == {"error": "product not found"}, (s, out)
+    assert api("GET", "products/AnyLang-1.0")[0] == 405
+    assert api("GET", "products")[1] == before
+    assert api("GET", "status")[1]["snapshot_version"] == version
+
+
+def test_alias_delete_and_create():
+    assert bt.get(edge(), "product=firefox-latest")[0] == 302
+    s, out = api("DELETE", "aliases/Firefox-Latest")
+    assert s == 200 and out == {"deleted": "Firefox-Latest"}, (s, out)
+    assert bt.get(edge(), "product=firefox-latest")[0] == 404
+    s, out = api("DELETE", "aliases/firefox-latest")
+    assert s == 404 and out == {"error": "alias not found"}, (s, out)
+    assert api("GET", "aliases/firefox-latest")[0] == 405
+    # create_update_alias semantics: the product must exist, an alias may not be a product's name
+    s, out = api("POST", "aliases", {"alias": "firefox-latest", "product": "nosuch"})
+    assert s == 400 and out["error"].startswith("$.product"), (s, out)
+    s, out = api("POST", "aliases", {"alias": "AnyLang-1.0", "product": "Firefox-139.0"})
+    assert s == 409 and out["error"].startswith("$.alias"), (s, out)
+    s, out = api("POST", "aliases", {"alias": "bad alias/", "product": "Firefox-139.0"})
+    assert s == 400 and out["error"].startswith("$.alias"), (s, out)
+    s, out = api("POST", "aliases", {"alias": 3, "product": "Firefox-139.0"})
+    assert s == 400 and out["error"].startswith("$.alias"), (s, out)
+    assert bt.get(edge(), "product=firefox-latest")[0] == 404
+    s, out = api("POST", "aliases", {"alias": "firefox-latest", "product": "firefox-139.0-ssl"})
+    assert s == 201 and out == {"alias": "firefox-latest", "product": "Firefox-139.0-SSL", "created": True}, (s, out)
+    assert bt.url_of(edge(), "product=firefox-latest").endswith("/Setup-ssl.exe")
+    s, out = api("POST", "aliases", {"alias": "firefox-latest", "product": "Firefox-139.0"})
+    assert s == 200 and out["created"] is False, (s, out)
+    assert bt.url_of(edge(), "product=firefox-latest").endswith("/Setup.exe")
+    assert "firefox-latest" in api("GET", "products?q=139.0")[1]["products"][0]["aliases"]
 
 
 def test_zz_shutdown():
