@@ -85,7 +85,7 @@ static int has_scheme(const char *url)
 static int parse_upstream(const conf_node_t *node, size_t index, size_t total, upstream_config_t *up, conf_error_t *err)
 {
     const char *kind = NULL;
-    int64_t concurrency = 4;
+    int64_t concurrency = 32; /* draining a backlog waits on the upstream's commits, not on our CPU (docs/performance.md) */
 
     if (node->kind != CONF_MAPPING)
         return conf_fail(err, node, "expected a mapping (an upstream)");

@@ -78,7 +78,7 @@ static void test_one_antenna(void **state)
     assert_string_equal(u->token, "s3cret");
     assert_int_equal(u->timeout_ms, 5000);
     assert_int_equal(u->connect_timeout_ms, 10000);
-    assert_int_equal(u->concurrency, 4);
+    assert_int_equal(u->concurrency, 32);
     assert_string_equal(u->ca_file, "/etc/edge/ca.pem");
     assert_int_equal(u->insecure_skip_verify, 0);
     assert_int_equal(c->backoff_initial_ms, 500);
