@@ -34,7 +34,10 @@
 #include "edge/respond.h"
 
 #define XFF_LINES_MAX 64
-#define COUNTER_CACHE_SIZE 512 /* power of two */
+#define COUNTER_CACHE_SIZE 4096 /* power of two; per worker thread */
+/* product/os/status series one worker registers before the rest count as product="other": keeps
+ * /metrics and the registry bounded with 50,000-product catalogs, and every series in the cache */
+#define PRODUCT_SERIES_MAX 1024
 #define COUNTER_KEY_MAX (1 + CATALOG_NAME_MAX + 1 + CATALOG_OS_MAX + 1 + 16)
 
 typedef struct st_counter_slot_t {
@@ -52,6 +55,7 @@ typedef struct st_bouncer_worker_t {
     uint64_t flags_version; /* snapshot version the flags below describe */
     int geo_restricted;     /* an enabled mirror is limited to countries/continents */
     int has_rules;
+    unsigned product_series; /* 'r' series this thread registered */
     counter_slot_t cache[COUNTER_CACHE_SIZE];
 } worker_t;
 
@@ -121,6 +125,11 @@ static metrics_counter_t *cached_counter(worker_t *w, char kind, const char *a, 
         }
     }
     /* first sight on this thread: register (takes the registry's mutex once per series and thread) */
+    if (kind == 'r' && w != NULL && !(alen == 5 && memcmp(a, "other", 5) == 0)) {
+        if (w->product_series >= PRODUCT_SERIES_MAX)
+            return cached_counter(w, 'r', "other", 5, b, blen, n);
+        ++w->product_series;
+    }
     char ea[2 * CATALOG_NAME_MAX + 2], eb[2 * CATALOG_OS_MAX + 2], av[CATALOG_NAME_MAX + 1], bv[CATALOG_OS_MAX + 1];
     char labels[sizeof(ea) + sizeof(eb) + 64];
     memcpy(av, a, alen);
