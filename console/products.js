@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 // products: the Products page. Reads GET /api/v1/products?q= (products with languages, locations
 // and aliases) and the uptake of each product from the tuxedo XML endpoint /api/uptake (there is
-// no JSON uptake). Writes go through the tuxedo endpoints, the only product API that writes:
-// product_add / product_delete, product_language_add / product_language_delete, location_add /
-// location_modify / location_delete, create_update_alias. Their <error number> maps to a field.
+// no JSON uptake). Most writes go through the tuxedo endpoints: product_add / product_delete,
+// product_language_add / product_language_delete, location_add / location_modify / location_delete,
+// create_update_alias (their <error number> maps to a field). The flags (HTTPS only, active) use
+// PATCH /api/v1/products/NAME and alias deletion DELETE /api/v1/aliases/NAME (JSON API).
 import {json, tuxedo, ApiError} from './api.js';
 import {h, fill, $, table, openDialog, confirmDialog, announce, clearErrors, showError} from './dom.js';
 
@@ -41,6 +42,36 @@ function uptakeBar(u) {
     h('span', null, `${pct}% (${u.available} / ${u.total} weight)`));
 }
 
+/** A labelled checkbox for one product flag; changing it PATCHes the product at once. */
+function flagBox(p, flag, label) {
+  const id = `product-${p.id}-${flag}`;
+  return h('label', {class: 'flag', for: id},
+    h('input', {type: 'checkbox', id, checked: p[flag] === true, 'aria-label': `${label}: ${p.name}`,
+      onchange: (e) => setFlag(p, flag, label, e.target).catch(report)}),
+    ' ', label);
+}
+
+async function setFlag(p, flag, label, box) {
+  const value = box.checked;
+  box.disabled = true;
+  try {
+    await json('PATCH', `/api/v1/products/${encodeURIComponent(p.name)}`, {[flag]: value});
+  } catch (e) {
+    box.checked = !value;
+    box.disabled = false;
+    throw e;
+  }
+  announce(`${p.name}: ${label} ${value ? 'on' : 'off'}.`);
+  await load();
+  document.getElementById(`product-${p.id}-${flag}`)?.focus();
+}
+
+function aliasChip(p, a) {
+  return h('li', null, a, ' ',
+    h('button', {type: 'button', class: 'chip-delete', title: `Delete alias ${a}`, 'aria-label': `Delete alias ${a}`,
+      onclick: () => deleteAlias(p, a).catch(report)}, '×'));
+}
+
 function productCard(p, ups) {
   const byOs = new Map(ups.map((u) => [u.os.toLowerCase(), u]));
   const locRows = (p.locations || []).map((l) => h('tr', null,
@@ -62,13 +93,14 @@ function productCard(p, ups) {
         'Add alias'),
       h('button', {type: 'button', class: 'danger', onclick: () => deleteProduct(p).catch(report), 'aria-label': `Delete product ${p.name}`},
         'Delete')),
-    h('p', {class: 'meta'}, p.ssl_only ? 'HTTPS mirrors only' : 'any mirror scheme', ' · ', p.active ? 'active' : 'inactive'),
+    h('p', {class: 'meta'}, flagBox(p, 'ssl_only', 'HTTPS mirrors only'), ' ', flagBox(p, 'active', 'Active'),
+      p.active ? null : h('span', {class: 'muted'}, ' (redirects answer 404)')),
     h('dl', null,
       h('dt', null, 'Languages'),
       h('dd', null, p.languages && p.languages.length ? h('ul', {class: 'chips'}, p.languages.map((l) => h('li', null, l)))
         : h('span', {class: 'muted'}, 'any')),
       h('dt', null, 'Aliases'),
-      h('dd', null, p.aliases && p.aliases.length ? h('ul', {class: 'chips'}, p.aliases.map((a) => h('li', null, a)))
+      h('dd', null, p.aliases && p.aliases.length ? h('ul', {class: 'chips'}, p.aliases.map((a) => aliasChip(p, a)))
         : h('span', {class: 'muted'}, 'none'))),
     locRows.length ? table(`Locations of ${p.name}`, ['OS', 'Path', 'Uptake (available / total weight)', 'Actions'], locRows, 'locations')
       : h('p', {class: 'muted'}, 'No locations.'));
@@ -193,6 +225,16 @@ async function deleteLocation(p, l) {
   await tuxedo('POST', 'location_delete', {location_id: String(l.id)});
   announce(`Location ${p.name} / ${l.os} deleted.`);
   await load();
+}
+
+async function deleteAlias(p, a) {
+  const ok = await confirmDialog(`Delete alias ${a}?`, `Redirects for ${a} will answer 404; ${p.name} keeps its other names.`,
+    'Delete alias');
+  if (!ok) return;
+  await json('DELETE', `/api/v1/aliases/${encodeURIComponent(a)}`);
+  announce(`Alias ${a} deleted.`);
+  await load();
+  document.querySelector(`article[data-product="${CSS.escape(p.name)}"] button[aria-label="Add alias for ${CSS.escape(p.name)}"]`)?.focus();
 }
 
 async function deleteProduct(p) {

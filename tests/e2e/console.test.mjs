@@ -243,6 +243,62 @@ test('console', async (t) => {
     await page.locator('article[data-product="E2E-1.0"]').waitFor({state: 'detached'});
   });
 
+  await t.test('products: HTTPS-only and Active checkboxes, alias delete with confirmation (keyboard)', async () => {
+    const status = async (q) => (await fetch(`${PUBLIC}/?${q}`, {redirect: 'manual'})).status;
+    const schemes = async (n) => {
+      const seen = new Set();
+      for (let i = 0; i < n; i++) {
+        const res = await fetch(`${PUBLIC}/?product=AnyLang-1.0&os=linux64&print=yes`);
+        assert.equal(res.status, 200);
+        seen.add((await res.text()).trim().split('://')[0]);
+      }
+      return [...seen].sort().join(',');
+    };
+    const product = async (name) => (await adminJson(`/api/v1/products?q=${encodeURIComponent(name)}`)).products.find((p) => p.name === name);
+    const ssl = 'input[aria-label="HTTPS mirrors only: AnyLang-1.0"]';
+    const active = 'input[aria-label="Active: AnyLang-1.0"]';
+    assert.equal(await schemes(10), 'http');
+    assert.equal(await page.locator(ssl).isChecked(), false);
+    await page.focus(ssl);
+    await page.keyboard.press('Space');
+    await waitFor('ssl_only saved', async () => (await product('AnyLang-1.0')).ssl_only === true);
+    await waitFor('the re-rendered checkbox', async () => page.locator(ssl).isChecked());
+    await waitFor('focus back on the checkbox', async () =>
+      (await page.evaluate(() => document.activeElement.getAttribute('aria-label'))) === 'HTTPS mirrors only: AnyLang-1.0');
+    assert.equal(await schemes(10), 'https');
+    await page.keyboard.press('Space');
+    await waitFor('ssl_only cleared', async () => (await product('AnyLang-1.0')).ssl_only === false);
+
+    assert.equal(await status('product=AnyLang-1.0&os=linux64'), 302);
+    await page.click(active);
+    await waitFor('inactive', async () => (await product('AnyLang-1.0')).active === false);
+    await waitFor('the inactive note', async () => (await page.textContent('article[data-product="AnyLang-1.0"] .meta')).includes('404'));
+    assert.equal(await status('product=AnyLang-1.0&os=linux64'), 404);
+    await page.click(active);
+    await waitFor('active again', async () => (await product('AnyLang-1.0')).active === true);
+    assert.equal(await status('product=AnyLang-1.0&os=linux64'), 302);
+
+    const chip = page.locator('article[data-product="Firefox-139.0"] .chips li', {hasText: 'firefox-latest'});
+    assert.equal(await chip.count(), 1);
+    await page.focus('button[aria-label="Delete alias firefox-latest"]');
+    await page.keyboard.press('Enter');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'confirm-cancel');
+    await page.keyboard.press('Enter');
+    assert.equal(await chip.count(), 1);
+    assert.equal(await status('product=firefox-latest'), 302);
+    await page.click('button[aria-label="Delete alias firefox-latest"]');
+    await page.click('#confirm-ok');
+    await chip.waitFor({state: 'detached'});
+    assert.equal(await page.evaluate(() => document.activeElement.getAttribute('aria-label')), 'Add alias for Firefox-139.0');
+    assert.equal(await status('product=firefox-latest'), 404);
+    // put it back through the Add alias dialog
+    await page.keyboard.press('Enter');
+    await page.fill('#alias-name', 'firefox-latest');
+    await page.click('#alias-form button[type="submit"]');
+    await chip.waitFor();
+    assert.equal(await status('product=firefox-latest'), 302);
+  });
+
   await t.test('crash backlog: a crash counted while held, then delivered', async () => {
     await fetch(`${SINK}/control?hold=1`);
     const id = await submitCrash('E2E');
