@@ -68,29 +68,9 @@ typedef struct st_submit_handler_t {
     collector_t *collector;
 } submit_handler_t;
 
-static const char *reason_phrase(int status)
-{
-    switch (status) {
-    case 200:
-        return "OK";
-    case 400:
-        return "Bad Request";
-    case 401:
-        return "Unauthorized";
-    case 405:
-        return "Method Not Allowed";
-    case 413:
-        return "Payload Too Large";
-    case 503:
-        return "Service Unavailable";
-    default:
-        return "Internal Server Error";
-    }
-}
-
 static void answer(h2o_req_t *req, int status, const char *body, size_t len)
 {
-    respond_text(req, status, reason_phrase(status), "text/plain; charset=utf-8", body, len);
+    respond_text(req, status, respond_reason(status), "text/plain; charset=utf-8", body, len);
 }
 
 /* 503 with Retry-After: the client should come back (Crashpad does not retry on its own, but

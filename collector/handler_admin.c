@@ -36,26 +36,6 @@ typedef struct st_admin_handler_t {
     collector_t *collector;
 } admin_handler_t;
 
-static const char *reason_phrase(int status)
-{
-    switch (status) {
-    case 200:
-        return "OK";
-    case 400:
-        return "Bad Request";
-    case 404:
-        return "Not Found";
-    case 405:
-        return "Method Not Allowed";
-    case 409:
-        return "Conflict";
-    case 503:
-        return "Service Unavailable";
-    default:
-        return "Internal Server Error";
-    }
-}
-
 /* Answers with malloc'ed JSON text (freed here after copying it into the pool). */
 static void answer_json(h2o_req_t *req, int status, char *json)
 {
@@ -68,7 +48,7 @@ static void answer_json(h2o_req_t *req, int status, char *json)
     memcpy(body, json, len);
     body[len] = '\n';
     free(json);
-    respond_text(req, status, reason_phrase(status), "application/json", body, len + 1);
+    respond_text(req, status, respond_reason(status), "application/json", body, len + 1);
 }
 
 static void answer_error(h2o_req_t *req, int status, const char *fmt, const char *arg)

@@ -294,7 +294,7 @@ static int validate(spool_t *spool, MDB_txn *txn, spool__meta_t *meta)
     return rebuild_meta(spool, txn, meta);
 }
 
-static int oldest_received(spool_t *spool, MDB_txn *txn, int64_t *oldest)
+int spool__oldest_received(spool_t *spool, MDB_txn *txn, int64_t *oldest)
 {
     MDB_cursor *cur = NULL;
     MDB_val key, val;
@@ -350,7 +350,7 @@ int spool__env_open(spool_t *spool)
             rc = MDB_INCOMPATIBLE;
         goto Exit;
     }
-    if ((rc = validate(spool, txn, &meta)) != 0 || (rc = oldest_received(spool, txn, &oldest)) != 0)
+    if ((rc = validate(spool, txn, &meta)) != 0 || (rc = spool__oldest_received(spool, txn, &oldest)) != 0)
         goto Exit;
     rc = mdb_txn_commit(txn);
     txn = NULL;
@@ -540,7 +540,7 @@ int spool_stats(spool_t *spool, spool_stats_t *out)
     memset(out, 0, sizeof(*out));
     if ((rc = spool__txn_begin(spool, MDB_RDONLY, &txn)) != 0)
         return spool__translate(rc);
-    if ((rc = spool__meta_get(spool, txn, &meta)) == 0 && (rc = oldest_received(spool, txn, &out->oldest_received_ms)) == 0) {
+    if ((rc = spool__meta_get(spool, txn, &meta)) == 0 && (rc = spool__oldest_received(spool, txn, &out->oldest_received_ms)) == 0) {
         out->count = meta.count;
         out->bytes = meta.bytes;
         out->dead_count = meta.dead_count;

@@ -108,6 +108,9 @@ int spool__meta_put(spool_t *spool, MDB_txn *txn, const spool__meta_t *meta);
 /** Publishes counters of a committed meta to the gauges. */
 void spool__meta_publish(spool_t *spool, const spool__meta_t *meta, int64_t oldest_ms);
 int spool__state_decode(const MDB_val *val, spool__state_t *state);
+
+/** Receipt time (ms) of the oldest record, 0 when the spool is empty. @return an LMDB code. */
+int spool__oldest_received(spool_t *spool, MDB_txn *txn, int64_t *oldest);
 int spool__dead_decode(const MDB_val *val, spool__dead_t *dead);
 
 /* spool_writer.c */

@@ -558,22 +558,6 @@ static int apply_job(spool_t *spool, MDB_txn *txn, spool__meta_t *meta, int64_t 
 
 /* ---- batches ---- */
 
-static int first_received(spool_t *spool, MDB_txn *txn, int64_t *oldest)
-{
-    MDB_cursor *cur = NULL;
-    MDB_val key, val;
-    spool__state_t st;
-    int rc;
-
-    *oldest = 0;
-    if ((rc = mdb_cursor_open(txn, spool->dbi_state, &cur)) != 0)
-        return rc;
-    if ((rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST)) == 0 && (rc = spool__state_decode(&val, &st)) == 0)
-        *oldest = st.received_ms;
-    mdb_cursor_close(cur);
-    return rc == MDB_NOTFOUND ? 0 : rc;
-}
-
 /*
  * Applies the batch (without its puts when skip_puts) in one write transaction and commits it.
  * Sets each applied job's _status. Returns an LMDB code: non-zero means nothing was committed.
@@ -601,7 +585,7 @@ static int apply_batch(spool_t *spool, spool_job_t *batch, int skip_puts, spool_
             job->_status = 0;
         }
     }
-    if ((rc = spool__meta_put(spool, txn, meta)) != 0 || (rc = first_received(spool, txn, oldest)) != 0)
+    if ((rc = spool__meta_put(spool, txn, meta)) != 0 || (rc = spool__oldest_received(spool, txn, oldest)) != 0)
         goto Exit;
     rc = mdb_txn_commit(txn);
     txn = NULL;

@@ -13,6 +13,43 @@
 #include <string.h>
 #include <h2o.h>
 
+/** The standard reason phrase of the statuses edge answers with ("Internal Server Error" otherwise). */
+static inline const char *respond_reason(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 204:
+        return "No Content";
+    case 302:
+        return "Found";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Payload Too Large";
+    case 429:
+        return "Too Many Requests";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Internal Server Error";
+    }
+}
+
 static inline void respond_text(h2o_req_t *req, int status, const char *reason, const char *content_type, const char *body,
                                 size_t len)
 {
