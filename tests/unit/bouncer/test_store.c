@@ -192,6 +192,38 @@ static void test_entities(void **state)
     assert_string_equal(store_strerror(STORE_NO_OS), "no such os");
 }
 
+static void test_product_patch(void **state)
+{
+    fixture_t *f = *state;
+    catalog_error_t err = {{0}};
+    const char *langs[] = {"en-US"};
+    char alias_too_long[CATALOG_NAME_MAX * 4];
+    assert_int_equal(store_product_add(f->st, "Plain-1.0", 0, langs, 1, NULL, &err), 0);
+    assert_int_equal(store_product_patch(f->st, "PLAIN-1.0", 1, -1), 0);
+    catalog_t *cat = load(f);
+    catalog_product_t *p = catalog_find_product(cat, "plain-1.0");
+    assert_non_null(p);
+    assert_string_equal(p->name, "Plain-1.0");
+    assert_int_equal(p->ssl_only, 1);
+    assert_int_equal(p->active, 1);
+    assert_int_equal(p->num_languages, 1);
+    assert_string_equal(p->languages[0], "en-US");
+    catalog_destroy(cat);
+    assert_int_equal(store_product_patch(f->st, "Plain-1.0", -1, 0), 0);
+    assert_int_equal(store_product_patch(f->st, "Plain-1.0", -1, -1), 0);
+    cat = load(f);
+    p = catalog_find_product(cat, "Plain-1.0");
+    assert_int_equal(p->ssl_only, 1);
+    assert_int_equal(p->active, 0);
+    catalog_destroy(cat);
+    assert_int_equal(store_product_patch(f->st, "nope", 1, 1), STORE_NO_PRODUCT);
+    /* a name too long for a key is simply unknown */
+    memset(alias_too_long, 'a', sizeof(alias_too_long) - 1);
+    alias_too_long[sizeof(alias_too_long) - 1] = '\0';
+    assert_int_equal(store_product_patch(f->st, alias_too_long, 1, 1), STORE_NO_PRODUCT);
+    assert_int_equal(store_alias_delete(f->st, alias_too_long), STORE_NOT_FOUND);
+}
+
 static void test_replace_and_reopen(void **state)
 {
     fixture_t *f = *state;
@@ -240,6 +272,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_fresh, setup, teardown),
         cmocka_unit_test_setup_teardown(test_entities, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_product_patch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replace_and_reopen, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
