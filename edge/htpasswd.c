@@ -162,7 +162,8 @@ static void cache_store(htpasswd_t *table, const unsigned char digest[SHA256_DIG
     pthread_mutex_unlock(&table->cache_mutex);
 }
 
-int htpasswd_verify(htpasswd_t *table, const char *user, size_t user_len, const char *password, size_t password_len)
+/* cached_only: answer from the cache of verified credentials alone, never running a hash */
+static int verify(htpasswd_t *table, const char *user, size_t user_len, const char *password, size_t password_len, int cached_only)
 {
     int ok = 0;
     char *phrase = NULL;
@@ -176,6 +177,8 @@ int htpasswd_verify(htpasswd_t *table, const char *user, size_t user_len, const 
         ok = 1;
         goto Exit;
     }
+    if (cached_only)
+        goto Exit;
 
     const entry_t *match = NULL;
     for (size_t i = 0; i < table->count; ++i)
@@ -205,6 +208,11 @@ Exit:
     return ok;
 }
 
+int htpasswd_verify(htpasswd_t *table, const char *user, size_t user_len, const char *password, size_t password_len)
+{
+    return verify(table, user, user_len, password, password_len, 0);
+}
+
 static int b64_value(unsigned char c)
 {
     if (c >= 'A' && c <= 'Z')
@@ -220,7 +228,7 @@ static int b64_value(unsigned char c)
     return -1;
 }
 
-int htpasswd_verify_basic(htpasswd_t *table, const char *header, size_t header_len)
+static int verify_basic(htpasswd_t *table, const char *header, size_t header_len, int cached_only)
 {
     char decoded[768];
     size_t out = 0;
@@ -252,8 +260,18 @@ int htpasswd_verify_basic(htpasswd_t *table, const char *header, size_t header_l
     const char *colon = memchr(decoded, ':', out);
     if (colon == NULL)
         goto Exit;
-    ok = htpasswd_verify(table, decoded, (size_t)(colon - decoded), colon + 1, out - (size_t)(colon - decoded) - 1);
+    ok = verify(table, decoded, (size_t)(colon - decoded), colon + 1, out - (size_t)(colon - decoded) - 1, cached_only);
 Exit:
     OPENSSL_cleanse(decoded, sizeof(decoded));
     return ok;
+}
+
+int htpasswd_verify_basic(htpasswd_t *table, const char *header, size_t header_len)
+{
+    return verify_basic(table, header, header_len, 0);
+}
+
+int htpasswd_verify_basic_cached(htpasswd_t *table, const char *header, size_t header_len)
+{
+    return verify_basic(table, header, header_len, 1);
 }

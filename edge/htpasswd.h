@@ -39,4 +39,12 @@ int htpasswd_verify(htpasswd_t *table, const char *user, size_t user_len, const 
  */
 int htpasswd_verify_basic(htpasswd_t *table, const char *header, size_t header_len);
 
+/**
+ * Like htpasswd_verify_basic, but answers only from the cache of recently verified credentials
+ * and never runs a (slow) hash: what the admin listener uses for a client that is locked out
+ * after repeated failures, so that a known-good operator still gets in.
+ * @return 1 when the header carries credentials verified recently, else 0.
+ */
+int htpasswd_verify_basic_cached(htpasswd_t *table, const char *header, size_t header_len);
+
 #endif

@@ -35,6 +35,11 @@
 #include "edge/respond.h"
 
 #define DRAIN_POLL_MS 100
+/* a client address that failed admin authentication this often within the window is answered 429
+ * without running bcrypt (only credentials verified recently still get in) */
+#define AUTH_FAILURES_MAX 10
+#define AUTH_WINDOW_MS 60000
+#define AUTH_TRACKED_PEERS 256
 #define MAX_STATUS 600
 
 typedef struct st_plane_t plane_t;
@@ -116,6 +121,13 @@ struct st_server_t {
     size_t num_retired;
     _Atomic int stopping;
     _Atomic uint64_t open_connections;
+    /* failed admin logins per client address (admin thread only): see on_auth_req */
+    struct st_auth_failures_t {
+        uint8_t addr[16];
+        uint8_t used;
+        uint32_t count;
+        uint64_t since_ms;
+    } auth_failures[AUTH_TRACKED_PEERS];
     uint64_t deadline_ms;
 };
 
@@ -304,6 +316,33 @@ static int is_cross_site_write(h2o_req_t *req)
     return 0;
 }
 
+/* The failure record of the request's peer (created when absent, evicting the stalest probe). */
+static struct st_auth_failures_t *auth_failures_of(server_t *server, h2o_req_t *req, uint64_t now)
+{
+    struct sockaddr_storage ss;
+    uint8_t addr[16] = {0};
+    if (req->conn->callbacks->get_peername(req->conn, (void *)&ss) == 0)
+        return NULL;
+    if (ss.ss_family == AF_INET)
+        memcpy(addr + 12, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+    else if (ss.ss_family == AF_INET6)
+        memcpy(addr, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+    uint32_t hash = 2166136261u;
+    for (size_t i = 0; i < sizeof(addr); ++i)
+        hash = (hash ^ addr[i]) * 16777619u;
+    struct st_auth_failures_t *stalest = NULL;
+    for (uint32_t i = 0; i < 8; ++i) {
+        struct st_auth_failures_t *e = &server->auth_failures[(hash + i) % AUTH_TRACKED_PEERS];
+        if (e->used && memcmp(e->addr, addr, sizeof(addr)) == 0)
+            return e;
+        if (stalest == NULL || !e->used || (stalest->used && e->since_ms < stalest->since_ms))
+            stalest = e;
+    }
+    *stalest = (struct st_auth_failures_t){.used = 1, .since_ms = now};
+    memcpy(stalest->addr, addr, sizeof(addr));
+    return stalest;
+}
+
 static int on_auth_req(h2o_handler_t *self, h2o_req_t *req)
 {
     if (is_cross_site_write(req)) {
@@ -316,8 +355,28 @@ static int on_auth_req(h2o_handler_t *self, h2o_req_t *req)
     server_t *server = ((auth_handler_t *)self)->server;
     ssize_t idx = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
     htpasswd_t *table = atomic_load(&server->htpasswd);
+    uint64_t now = h2o_now(req->conn->ctx->loop);
+    struct st_auth_failures_t *failures = idx >= 0 ? auth_failures_of(server, req, now) : NULL;
+    if (failures != NULL && now - failures->since_ms >= AUTH_WINDOW_MS) {
+        failures->count = 0;
+        failures->since_ms = now;
+    }
+    if (failures != NULL && failures->count >= AUTH_FAILURES_MAX) {
+        if (htpasswd_verify_basic_cached(table, req->headers.entries[idx].value.base, req->headers.entries[idx].value.len))
+            return -1;
+        metrics_counter_inc(metrics_counter("edge_admin_auth_failures_total", "Admin requests refused for missing or wrong credentials",
+                                            "reason=\"locked_out\""));
+        char *retry = h2o_mem_alloc_pool(&req->pool, 24);
+        snprintf(retry, 24, "%llu", (unsigned long long)((AUTH_WINDOW_MS - (now - failures->since_ms)) / 1000 + 1));
+        respond_add_header(req, "Retry-After", retry);
+        static const char body[] = "Too Many Requests: too many failed logins from this address\n";
+        respond_text(req, 429, "Too Many Requests", "text/plain; charset=utf-8", body, sizeof(body) - 1);
+        return 0;
+    }
     if (idx >= 0 && htpasswd_verify_basic(table, req->headers.entries[idx].value.base, req->headers.entries[idx].value.len))
         return -1;
+    if (failures != NULL)
+        ++failures->count;
     metrics_counter_inc(metrics_counter("edge_admin_auth_failures_total", "Admin requests refused for missing or wrong credentials",
                                         idx >= 0 ? "reason=\"wrong\"" : "reason=\"missing\""));
     respond_add_header(req, "WWW-Authenticate", "Basic realm=\"Bouncer API\"");

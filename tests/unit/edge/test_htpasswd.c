@@ -82,7 +82,9 @@ static void test_basic_header(void **state)
     assert_non_null(t);
     /* base64("admin:open sesame") */
     const char *good = "Basic YWRtaW46b3BlbiBzZXNhbWU=";
+    assert_int_equal(htpasswd_verify_basic_cached(t, good, strlen(good)), 0); /* never verified yet */
     assert_int_equal(htpasswd_verify_basic(t, good, strlen(good)), 1);
+    assert_int_equal(htpasswd_verify_basic_cached(t, good, strlen(good)), 1);
     const char *lower = "basic YWRtaW46b3BlbiBzZXNhbWU=";
     assert_int_equal(htpasswd_verify_basic(t, lower, strlen(lower)), 1);
     const char *bad[] = {"Basic", "Basic ", "Bearer YWRtaW46b3BlbiBzZXNhbWU=", "Basic YWRtaW46b3BlbiBzZXNhbWU=x",
