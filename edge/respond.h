@@ -3,7 +3,8 @@
  * respond: the one way edge's h2o glue answers a request with a small in-memory body.
  *
  * It always sets Content-Length (h2o_send_inline alone would answer HTTP/1.1 with a chunked body,
- * which Crashpad's transport cannot read) and copies the body into the request's pool.
+ * which Crashpad's transport cannot read). The body is copied into the request's pool (by
+ * h2o_send_inline) before respond_text returns, so callers may pass any buffer and free it after.
  * Header-only because both the server and the modules' handler files use it; only h2o glue
  * files include it. Must be called on the request's worker thread.
  */

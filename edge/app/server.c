@@ -400,10 +400,8 @@ static int on_metrics_req(h2o_handler_t *self, h2o_req_t *req)
         respond_text(req, 500, "Internal Server Error", "text/plain", "out of memory\n", 14);
         return 0;
     }
-    char *copy = h2o_mem_alloc_pool(&req->pool, len + 1);
-    memcpy(copy, text, len);
+    respond_text(req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", text, len); /* copies the body */
     free(text);
-    respond_text(req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", copy, len);
     return 0;
 }
 
