@@ -262,7 +262,8 @@ test('console', async (t) => {
     await page.focus(ssl);
     await page.keyboard.press('Space');
     await waitFor('ssl_only saved', async () => (await product('AnyLang-1.0')).ssl_only === true);
-    await waitFor('the re-rendered checkbox', async () => page.locator(ssl).isChecked());
+    // the old box stays (disabled) until the page has reloaded: wait for the new, enabled one
+    await waitFor('the re-rendered checkbox', async () => (await page.locator(ssl).isEnabled()) && page.locator(ssl).isChecked());
     await waitFor('focus back on the checkbox', async () =>
       (await page.evaluate(() => document.activeElement.getAttribute('aria-label'))) === 'HTTPS mirrors only: AnyLang-1.0');
     assert.equal(await schemes(10), 'https');
