@@ -247,6 +247,7 @@ int bouncer__republish(bouncer_t *b, const char *why)
     int ret;
 
     pthread_mutex_lock(&b->republish_lock);
+    int64_t started_usec = now_usec();
     /* read before loading: a write that lands in between is seen again by the watcher */
     uint64_t change = store_last_change(b->store);
     if ((ret = store_load(b->store, &cat)) != 0 || (ret = snapshot_build(cat, &snap)) != 0) {
@@ -262,6 +263,7 @@ int bouncer__republish(bouncer_t *b, const char *why)
     uint64_t version = snapshot_publish(b->snapshots, snap);
     snap = NULL;
     b->last_republish_usec = now_usec();
+    metrics_histogram_observe(b->metrics.republish_seconds, (double)(b->last_republish_usec - started_usec) / 1e6);
     b->published_change = change;
     metrics_counter_inc(b->metrics.republish_ok);
     log_info("bouncer", "catalog snapshot %llu published (%s): %zu products, %zu locations, %zu mirrors, built in %llu us",
@@ -373,6 +375,9 @@ static int register_metrics(bouncer_t *b)
     b->metrics.republish_failed =
         metrics_counter("edge_bouncer_snapshot_builds_total", "Catalog snapshots built and published, by result", "result=\"failed\"");
     b->metrics.admin_writes = metrics_counter("edge_bouncer_admin_writes_total", "Catalog writes through the admin APIs", "");
+    b->metrics.republish_seconds =
+        metrics_histogram("edge_bouncer_snapshot_rebuild_seconds", "Time to load the catalog from LMDB and build a snapshot", "",
+                          metrics_latency_buckets, metrics_latency_buckets_count);
     if (b->metrics.republish_ok == NULL || b->metrics.republish_failed == NULL || b->metrics.admin_writes == NULL)
         return -ENOMEM;
     int ret;

@@ -71,6 +71,7 @@ struct st_bouncer_t {
 
     struct {
         metrics_counter_t *republish_ok, *republish_failed;
+        metrics_histogram_t *republish_seconds; /* load from LMDB + snapshot build */
         metrics_counter_t *admin_writes;
     } metrics;
 };

@@ -179,6 +179,8 @@ def test_admin_write_metrics_and_snapshot_version():
     assert edgetest.metric_sum(after, "edge_bouncer_admin_writes_total") == edgetest.metric_sum(before, "edge_bouncer_admin_writes_total") + 1
     assert edgetest.metric_sum(after, "edge_bouncer_snapshot_version") == edgetest.metric_sum(before, "edge_bouncer_snapshot_version") + 1
     assert edgetest.metric_sum(after, "edge_bouncer_snapshot_age_seconds") < 5
+    assert (edgetest.metric_sum(after, "edge_bouncer_snapshot_rebuild_seconds_count") ==
+            edgetest.metric_sum(before, "edge_bouncer_snapshot_rebuild_seconds_count") + 1)
 
 
 def schemes_seen(query, n=20):
