@@ -279,6 +279,14 @@ Exit:
     return ret;
 }
 
+void bouncer__after_admin_write(bouncer_t *b)
+{
+    metrics_counter_inc(b->metrics.admin_writes);
+    bouncer__republish(b, "admin");
+    if (b->sentry != NULL)
+        sentry_trigger(b->sentry);
+}
+
 static void on_health_change(void *arg)
 {
     bouncer__republish(arg, "health");

@@ -23,8 +23,7 @@ const char *const catalog_standard_oses[] = {"win",     "win64",   "win64-aarch6
 const size_t catalog_num_standard_oses = sizeof(catalog_standard_oses) / sizeof(catalog_standard_oses[0]);
 
 
-static void set_error(catalog_error_t *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void set_error(catalog_error_t *err, const char *fmt, ...)
+void catalog__set_error(catalog_error_t *err, const char *fmt, ...)
 {
     if (err == NULL)
         return;
@@ -559,7 +558,7 @@ static int fix_ids(uint32_t **ids, size_t n, const char *what, catalog_error_t *
         if (sorted[i] == sorted[i - 1]) {
             for (size_t j = n; j-- != 0;) {
                 if (*ids[j] == sorted[i]) {
-                    set_error(err, "%s[%zu].id: duplicate id %u", what, j, (unsigned)sorted[i]);
+                    catalog__set_error(err, "%s[%zu].id: duplicate id %u", what, j, (unsigned)sorted[i]);
                     break;
                 }
             }
@@ -598,11 +597,11 @@ static int check_codes(char (*codes)[3], size_t n, int countries, const char *pr
         upper(c);
         if (countries) {
             if (bouncer__country_pack(c, strlen(c)) == 0) {
-                set_error(err, "%s.countries[%zu]: must be an ISO 3166 alpha-2 code", prefix, i);
+                catalog__set_error(err, "%s.countries[%zu]: must be an ISO 3166 alpha-2 code", prefix, i);
                 return -EINVAL;
             }
         } else if (bouncer__continent_bit(c, strlen(c)) == 0) {
-            set_error(err, "%s.continents[%zu]: must be one of AF AN AS EU NA OC SA", prefix, i);
+            catalog__set_error(err, "%s.continents[%zu]: must be one of AF AN AS EU NA OC SA", prefix, i);
             return -EINVAL;
         }
     }
@@ -614,7 +613,7 @@ static int check_strlist(const catalog_strlist_t *l, const char *prefix, const c
     for (size_t i = 0; i != l->count; ++i) {
         size_t len = strlen(l->items[i]);
         if (len == 0 || len > 512) {
-            set_error(err, "%s.%s[%zu]: must be 1 to 512 characters", prefix, field, i);
+            catalog__set_error(err, "%s.%s[%zu]: must be 1 to 512 characters", prefix, field, i);
             return -EINVAL;
         }
     }
@@ -626,29 +625,29 @@ static int validate_rule(catalog_rule_t *r, size_t i, catalog_error_t *err)
     char prefix[48];
     snprintf(prefix, sizeof(prefix), "rules[%zu]", i);
     if (r->name == NULL || r->name[0] == '\0' || strlen(r->name) > CATALOG_NAME_MAX) {
-        set_error(err, "%s.name: required, at most %d characters", prefix, CATALOG_NAME_MAX);
+        catalog__set_error(err, "%s.name: required, at most %d characters", prefix, CATALOG_NAME_MAX);
         return -EINVAL;
     }
     if (r->set_product == NULL && r->set_os == NULL) {
-        set_error(err, "%s: needs set_product or set_os", prefix);
+        catalog__set_error(err, "%s: needs set_product or set_os", prefix);
         return -EINVAL;
     }
     if (r->set_product != NULL) {
         if (!catalog_product_name_is_valid(r->set_product, strlen(r->set_product))) {
-            set_error(err, "%s.set_product: invalid product name", prefix);
+            catalog__set_error(err, "%s.set_product: invalid product name", prefix);
             return -EINVAL;
         }
         lower(r->set_product);
     }
     if (r->set_os != NULL) {
         if (!catalog_os_name_is_valid(r->set_os, strlen(r->set_os))) {
-            set_error(err, "%s.set_os: invalid os name", prefix);
+            catalog__set_error(err, "%s.set_os: invalid os name", prefix);
             return -EINVAL;
         }
         lower(r->set_os);
     }
     if (r->ua_equals != NULL && strlen(r->ua_equals) > 512) {
-        set_error(err, "%s.ua_equals: at most 512 characters", prefix);
+        catalog__set_error(err, "%s.ua_equals: at most 512 characters", prefix);
         return -EINVAL;
     }
 #define CHECK(f)                                                                                                             \
@@ -694,12 +693,12 @@ int catalog_validate(catalog_t *cat, catalog_error_t *err)
 
     /* OS names: valid, lower case, unique */
     if (cat->num_oses > 65535) {
-        set_error(err, "oses: too many");
+        catalog__set_error(err, "oses: too many");
         goto Exit;
     }
     for (size_t i = 0; i != cat->num_oses; ++i) {
         if (!catalog_os_name_is_valid(cat->oses[i], strlen(cat->oses[i]))) {
-            set_error(err, "oses[%zu]: invalid os name (letters, digits, '-', '_', '.'; at most %d)", i, CATALOG_OS_MAX);
+            catalog__set_error(err, "oses[%zu]: invalid os name (letters, digits, '-', '_', '.'; at most %d)", i, CATALOG_OS_MAX);
             goto Exit;
         }
         lower(cat->oses[i]);
@@ -707,7 +706,7 @@ int catalog_validate(catalog_t *cat, catalog_error_t *err)
     }
     qsort(tmp, cat->num_oses, sizeof(*tmp), cmp_keyed);
     if (keyed_first_dup(tmp, cat->num_oses, &dup)) {
-        set_error(err, "oses[%zu]: duplicate os name", dup);
+        catalog__set_error(err, "oses[%zu]: duplicate os name", dup);
         goto Exit;
     }
 
@@ -715,17 +714,17 @@ int catalog_validate(catalog_t *cat, catalog_error_t *err)
     for (size_t i = 0; i != cat->num_products; ++i) {
         catalog_product_t *p = cat->products + i;
         if (!catalog_product_name_is_valid(p->name, strlen(p->name))) {
-            set_error(err, "products[%zu].name: invalid product name (letters, digits, '-', '_', '.', '+', '~'; at most %d)", i,
+            catalog__set_error(err, "products[%zu].name: invalid product name (letters, digits, '-', '_', '.', '+', '~'; at most %d)", i,
                       CATALOG_NAME_MAX);
             goto Exit;
         }
         if (p->num_languages > 65535) {
-            set_error(err, "products[%zu].languages: too many", i);
+            catalog__set_error(err, "products[%zu].languages: too many", i);
             goto Exit;
         }
         for (size_t j = 0; j != p->num_languages; ++j) {
             if (!catalog_lang_is_valid(p->languages[j], strlen(p->languages[j]))) {
-                set_error(err, "products[%zu].languages[%zu]: invalid language tag (letters, digits, '-'; at most %d)", i, j,
+                catalog__set_error(err, "products[%zu].languages[%zu]: invalid language tag (letters, digits, '-'; at most %d)", i, j,
                           CATALOG_LANG_MAX);
                 goto Exit;
             }
@@ -742,7 +741,7 @@ int catalog_validate(catalog_t *cat, catalog_error_t *err)
             int d = keyed_first_dup(l, p->num_languages, &dup);
             free(l);
             if (d) {
-                set_error(err, "products[%zu].languages[%zu]: duplicate language", i, dup);
+                catalog__set_error(err, "products[%zu].languages[%zu]: duplicate language", i, dup);
                 goto Exit;
             }
         }
@@ -751,7 +750,7 @@ int catalog_validate(catalog_t *cat, catalog_error_t *err)
     }
     qsort(prods, cat->num_products, sizeof(*prods), cmp_keyed);
     if (keyed_first_dup(prods, cat->num_products, &dup)) {
-        set_error(err, "products[%zu].name: duplicate product name", dup);
+        catalog__set_error(err, "products[%zu].name: duplicate product name", dup);
         goto Exit;
     }
     if ((ret = fix_ids(ids, cat->num_products, "products", err)) != 0)
@@ -767,16 +766,16 @@ int catalog_validate(catalog_t *cat, catalog_error_t *err)
     for (size_t i = 0; i != cat->num_locations; ++i) {
         catalog_location_t *l = cat->locations + i;
         if (keyed_find(prods, cat->num_products, l->product, NULL) == NULL) {
-            set_error(err, "locations[%zu].product: no such product", i);
+            catalog__set_error(err, "locations[%zu].product: no such product", i);
             goto Exit;
         }
         lower(l->os);
         if (keyed_find(tmp, cat->num_oses, l->os, NULL) == NULL) {
-            set_error(err, "locations[%zu].os: no such os", i);
+            catalog__set_error(err, "locations[%zu].os: no such os", i);
             goto Exit;
         }
         if (!catalog_path_is_valid(l->path, strlen(l->path))) {
-            set_error(err, "locations[%zu].path: must be a %%-encoded path of visible ASCII (no spaces, '#', quotes), at most %d",
+            catalog__set_error(err, "locations[%zu].path: must be a %%-encoded path of visible ASCII (no spaces, '#', quotes), at most %d",
                       i, CATALOG_PATH_MAX);
             goto Exit;
         }
@@ -785,7 +784,7 @@ int catalog_validate(catalog_t *cat, catalog_error_t *err)
     }
     qsort(locs, cat->num_locations, sizeof(*locs), cmp_keyed);
     if (keyed_first_dup(locs, cat->num_locations, &dup)) {
-        set_error(err, "locations[%zu]: a location for this product and os already exists", dup);
+        catalog__set_error(err, "locations[%zu]: a location for this product and os already exists", dup);
         goto Exit;
     }
     if ((ret = fix_ids(ids, cat->num_locations, "locations", err)) != 0)
@@ -796,28 +795,28 @@ int catalog_validate(catalog_t *cat, catalog_error_t *err)
     for (size_t i = 0; i != cat->num_aliases; ++i) {
         catalog_alias_t *a = cat->aliases + i;
         if (!catalog_product_name_is_valid(a->alias, strlen(a->alias))) {
-            set_error(err, "aliases[%zu].alias: invalid alias name", i);
+            catalog__set_error(err, "aliases[%zu].alias: invalid alias name", i);
             goto Exit;
         }
         if (keyed_find(prods, cat->num_products, a->alias, NULL) != NULL) {
-            set_error(err, "aliases[%zu].alias: equals a product name", i);
+            catalog__set_error(err, "aliases[%zu].alias: equals a product name", i);
             goto Exit;
         }
         if (keyed_find(prods, cat->num_products, a->product, NULL) == NULL) {
-            set_error(err, "aliases[%zu].product: no such product", i);
+            catalog__set_error(err, "aliases[%zu].product: no such product", i);
             goto Exit;
         }
         tmp[i] = (keyed_t){a->alias, NULL, i};
     }
     qsort(tmp, cat->num_aliases, sizeof(*tmp), cmp_keyed);
     if (keyed_first_dup(tmp, cat->num_aliases, &dup)) {
-        set_error(err, "aliases[%zu].alias: duplicate alias", dup);
+        catalog__set_error(err, "aliases[%zu].alias: duplicate alias", dup);
         goto Exit;
     }
 
     /* mirrors */
     if (cat->num_mirrors > CATALOG_MIRRORS_MAX) {
-        set_error(err, "mirrors: more than %d", CATALOG_MIRRORS_MAX);
+        catalog__set_error(err, "mirrors: more than %d", CATALOG_MIRRORS_MAX);
         goto Exit;
     }
     for (size_t i = 0; i != cat->num_mirrors; ++i) {
@@ -826,15 +825,15 @@ int catalog_validate(catalog_t *cat, catalog_error_t *err)
         const char *why;
         snprintf(prefix, sizeof(prefix), "mirrors[%zu]", i);
         if (!catalog_product_name_is_valid(m->name, strlen(m->name))) {
-            set_error(err, "%s.name: invalid mirror name (letters, digits, '-', '_', '.', '+', '~')", prefix);
+            catalog__set_error(err, "%s.name: invalid mirror name (letters, digits, '-', '_', '.', '+', '~')", prefix);
             goto Exit;
         }
         if ((why = catalog_base_url_check(m->base_url)) != NULL) {
-            set_error(err, "%s.base_url: %s", prefix, why);
+            catalog__set_error(err, "%s.base_url: %s", prefix, why);
             goto Exit;
         }
         if (m->num_countries > 255) {
-            set_error(err, "%s.countries: too many", prefix);
+            catalog__set_error(err, "%s.countries: too many", prefix);
             goto Exit;
         }
         if (check_codes(m->countries, m->num_countries, 1, prefix, err) != 0 ||
@@ -845,7 +844,7 @@ int catalog_validate(catalog_t *cat, catalog_error_t *err)
     }
     qsort(mirrors, cat->num_mirrors, sizeof(*mirrors), cmp_keyed);
     if (keyed_first_dup(mirrors, cat->num_mirrors, &dup)) {
-        set_error(err, "mirrors[%zu].name: duplicate mirror name", dup);
+        catalog__set_error(err, "mirrors[%zu].name: duplicate mirror name", dup);
         goto Exit;
     }
     if ((ret = fix_ids(ids, cat->num_mirrors, "mirrors", err)) != 0)
@@ -862,11 +861,11 @@ int catalog_validate(catalog_t *cat, catalog_error_t *err)
         catalog_health_t *h = cat->health + i;
         lower(h->os);
         if (keyed_find(mirrors, cat->num_mirrors, h->mirror, NULL) == NULL) {
-            set_error(err, "health[%zu].mirror: no such mirror", i);
+            catalog__set_error(err, "health[%zu].mirror: no such mirror", i);
             goto Exit;
         }
         if (keyed_find(locs, cat->num_locations, h->product, h->os) == NULL) {
-            set_error(err, "health[%zu]: no location for this product and os", i);
+            catalog__set_error(err, "health[%zu]: no location for this product and os", i);
             goto Exit;
         }
         if (h->reason != NULL && strlen(h->reason) > 512)

@@ -17,17 +17,6 @@
 #include "bouncer/catalog.h"
 #include "bouncer/internal.h"
 
-static void set_error(catalog_error_t *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void set_error(catalog_error_t *err, const char *fmt, ...)
-{
-    if (err == NULL)
-        return;
-    va_list args;
-    va_start(args, fmt);
-    vsnprintf(err->message, sizeof(err->message), fmt, args);
-    va_end(args);
-}
-
 /* Rejects members of obj that are not in allowed (NULL-terminated). */
 static int check_members(json_t *obj, const char *const *allowed, const char *path, catalog_error_t *err)
 {
@@ -40,7 +29,7 @@ static int check_members(json_t *obj, const char *const *allowed, const char *pa
             if (strcmp(allowed[i], key) == 0)
                 break;
         if (allowed[i] == NULL) {
-            set_error(err, "%s.%.64s: unknown member", path, key);
+            catalog__set_error(err, "%s.%.64s: unknown member", path, key);
             return -EINVAL;
         }
     }
@@ -54,17 +43,17 @@ static int get_string(json_t *obj, const char *name, int required, char **out, c
     *out = NULL;
     if (v == NULL || json_is_null(v)) {
         if (required) {
-            set_error(err, "%s.%s: required", path, name);
+            catalog__set_error(err, "%s.%s: required", path, name);
             return -EINVAL;
         }
         return 0;
     }
     if (!json_is_string(v)) {
-        set_error(err, "%s.%s: must be a string", path, name);
+        catalog__set_error(err, "%s.%s: must be a string", path, name);
         return -EINVAL;
     }
     if (strlen(json_string_value(v)) != json_string_length(v)) {
-        set_error(err, "%s.%s: must not contain NUL", path, name);
+        catalog__set_error(err, "%s.%s: must not contain NUL", path, name);
         return -EINVAL;
     }
     if ((*out = strdup(json_string_value(v))) == NULL)
@@ -80,7 +69,7 @@ static int get_bool(json_t *obj, const char *name, int def, int *out, const char
         return 0;
     }
     if (!json_is_boolean(v)) {
-        set_error(err, "%s.%s: must be true or false", path, name);
+        catalog__set_error(err, "%s.%s: must be true or false", path, name);
         return -EINVAL;
     }
     *out = json_is_true(v);
@@ -95,7 +84,7 @@ static int get_u32(json_t *obj, const char *name, uint32_t def, uint32_t *out, c
         return 0;
     }
     if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 1000000000) {
-        set_error(err, "%s.%s: must be an integer from 0 to 1000000000", path, name);
+        catalog__set_error(err, "%s.%s: must be an integer from 0 to 1000000000", path, name);
         return -EINVAL;
     }
     *out = (uint32_t)json_integer_value(v);
@@ -112,7 +101,7 @@ static int get_strings(json_t *obj, const char *name, char ***items, size_t *cou
     if (arr == NULL || json_is_null(arr))
         return 0;
     if (!json_is_array(arr)) {
-        set_error(err, "%s.%s: must be an array of strings", path, name);
+        catalog__set_error(err, "%s.%s: must be an array of strings", path, name);
         return -EINVAL;
     }
     if (json_array_size(arr) == 0)
@@ -122,7 +111,7 @@ static int get_strings(json_t *obj, const char *name, char ***items, size_t *cou
     json_array_foreach(arr, i, v)
     {
         if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
-            set_error(err, "%s.%s[%zu]: must be a string", path, name, i);
+            catalog__set_error(err, "%s.%s[%zu]: must be a string", path, name, i);
             return -EINVAL;
         }
         if (((*items)[i] = strdup(json_string_value(v))) == NULL)
@@ -156,7 +145,7 @@ static int get_codes(json_t *obj, const char *name, char (**codes)[3], size_t *c
     }
     for (size_t i = 0; i != n; ++i) {
         if (strlen(items[i]) != 2) {
-            set_error(err, "%s.%s[%zu]: must be a two-letter code", path, name, i);
+            catalog__set_error(err, "%s.%s[%zu]: must be a two-letter code", path, name, i);
             ret = -EINVAL;
             goto Exit;
         }
@@ -175,7 +164,7 @@ static json_t *get_array(json_t *root, const char *name, catalog_error_t *err, i
     if (a == NULL || json_is_null(a))
         return NULL;
     if (!json_is_array(a)) {
-        set_error(err, "%s: must be an array", name);
+        catalog__set_error(err, "%s: must be an array", name);
         *ret = -EINVAL;
         return NULL;
     }
@@ -188,7 +177,7 @@ static int parse_mirror(json_t *v, catalog_mirror_t *m, const char *path, catalo
     int ret;
     memset(m, 0, sizeof(*m));
     if (!json_is_object(v)) {
-        set_error(err, "%s: must be an object", path);
+        catalog__set_error(err, "%s: must be an object", path);
         return -EINVAL;
     }
     if ((ret = check_members(v, allowed, path, err)) != 0 || (ret = get_u32(v, "id", 0, &m->id, path, err)) != 0 ||
@@ -212,7 +201,7 @@ static int parse_rule(json_t *v, catalog_rule_t *r, const char *path, catalog_er
     int ret;
     memset(r, 0, sizeof(*r));
     if (!json_is_object(v)) {
-        set_error(err, "%s: must be an object", path);
+        catalog__set_error(err, "%s: must be an object", path);
         return -EINVAL;
     }
 #define LIST(f) (ret = get_strings(v, #f, &r->f.items, &r->f.count, path, err)) != 0
@@ -226,7 +215,7 @@ static int parse_rule(json_t *v, catalog_rule_t *r, const char *path, catalog_er
 #undef LIST
     json_t *c = json_object_get(v, "comment");
     if (c != NULL && !json_is_string(c)) {
-        set_error(err, "%s.comment: must be a string", path);
+        catalog__set_error(err, "%s.comment: must be a string", path);
         return -EINVAL;
     }
     return 0;
@@ -262,11 +251,11 @@ int catalog_rules_from_json(const char *json, size_t len, catalog_rule_t **rules
     *rules = NULL;
     *num_rules = 0;
     if (root == NULL) {
-        set_error(err, "line %d column %d: %s", jerr.line, jerr.column, jerr.text);
+        catalog__set_error(err, "line %d column %d: %s", jerr.line, jerr.column, jerr.text);
         return -EINVAL;
     }
     if (!json_is_array(root)) {
-        set_error(err, "rules: must be an array");
+        catalog__set_error(err, "rules: must be an array");
         ret = -EINVAL;
         goto Exit;
     }
@@ -296,11 +285,11 @@ int catalog_from_json(const char *json, size_t len, int flags, catalog_t **out, 
 
     *out = NULL;
     if ((root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
-        set_error(err, "line %d column %d: %s", jerr.line, jerr.column, jerr.text);
+        catalog__set_error(err, "line %d column %d: %s", jerr.line, jerr.column, jerr.text);
         goto Exit;
     }
     if (!json_is_object(root)) {
-        set_error(err, "$: must be an object");
+        catalog__set_error(err, "$: must be an object");
         goto Exit;
     }
     if ((ret = check_members(root, allowed, "$", err)) != 0)
@@ -318,7 +307,7 @@ int catalog_from_json(const char *json, size_t len, int flags, catalog_t **out, 
         json_array_foreach(arr, i, v)
         {
             if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
-                set_error(err, "oses[%zu]: must be a string", i);
+                catalog__set_error(err, "oses[%zu]: must be a string", i);
                 ret = -EINVAL;
                 goto Exit;
             }
@@ -337,7 +326,7 @@ int catalog_from_json(const char *json, size_t len, int flags, catalog_t **out, 
         catalog_product_t p = {0};
         snprintf(path, sizeof(path), "products[%zu]", i);
         if (!json_is_object(v)) {
-            set_error(err, "%s: must be an object", path);
+            catalog__set_error(err, "%s: must be an object", path);
             ret = -EINVAL;
             goto Exit;
         }
@@ -363,7 +352,7 @@ int catalog_from_json(const char *json, size_t len, int flags, catalog_t **out, 
         catalog_location_t l = {0};
         snprintf(path, sizeof(path), "locations[%zu]", i);
         if (!json_is_object(v)) {
-            set_error(err, "%s: must be an object", path);
+            catalog__set_error(err, "%s: must be an object", path);
             ret = -EINVAL;
             goto Exit;
         }
@@ -388,7 +377,7 @@ int catalog_from_json(const char *json, size_t len, int flags, catalog_t **out, 
         catalog_alias_t a = {0};
         snprintf(path, sizeof(path), "aliases[%zu]", i);
         if (!json_is_object(v)) {
-            set_error(err, "%s: must be an object", path);
+            catalog__set_error(err, "%s: must be an object", path);
             ret = -EINVAL;
             goto Exit;
         }
@@ -442,7 +431,7 @@ int catalog_from_json(const char *json, size_t len, int flags, catalog_t **out, 
             json_t *t;
             snprintf(path, sizeof(path), "health[%zu]", i);
             if (!json_is_object(v)) {
-                set_error(err, "%s: must be an object", path);
+                catalog__set_error(err, "%s: must be an object", path);
                 ret = -EINVAL;
                 goto Exit;
             }
@@ -452,10 +441,10 @@ int catalog_from_json(const char *json, size_t len, int flags, catalog_t **out, 
                 (ret = get_string(v, "os", 1, &h.os, path, err)) == 0 && (ret = get_string(v, "state", 1, &state, path, err)) == 0 &&
                 (ret = get_string(v, "reason", 0, &h.reason, path, err)) == 0) {
                 if (catalog_health_state_parse(state, &h.state) != 0) {
-                    set_error(err, "%s.state: must be healthy, unhealthy or absent", path);
+                    catalog__set_error(err, "%s.state: must be healthy, unhealthy or absent", path);
                     ret = -EINVAL;
                 } else if ((t = json_object_get(v, "checked_at")) != NULL && !json_is_integer(t)) {
-                    set_error(err, "%s.checked_at: must be an integer (unix seconds)", path);
+                    catalog__set_error(err, "%s.checked_at: must be an integer (unix seconds)", path);
                     ret = -EINVAL;
                 } else {
                     h.checked_at = t != NULL ? (int64_t)json_integer_value(t) : 0;
@@ -493,18 +482,18 @@ int catalog_mirror_patch(catalog_mirror_t *m, const char *json, size_t len, cata
 
     memset(&n, 0, sizeof(n));
     if ((root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
-        set_error(err, "line %d column %d: %s", jerr.line, jerr.column, jerr.text);
+        catalog__set_error(err, "line %d column %d: %s", jerr.line, jerr.column, jerr.text);
         goto Exit;
     }
     if (!json_is_object(root)) {
-        set_error(err, "$: must be an object");
+        catalog__set_error(err, "$: must be an object");
         goto Exit;
     }
     if ((ret = check_members(root, allowed, "$", err)) != 0)
         goto Exit;
     if (json_object_get(root, "name") != NULL &&
         (!json_is_string(json_object_get(root, "name")) || strcasecmp(json_string_value(json_object_get(root, "name")), m->name) != 0)) {
-        set_error(err, "$.name: cannot be changed");
+        catalog__set_error(err, "$.name: cannot be changed");
         ret = -EINVAL;
         goto Exit;
     }

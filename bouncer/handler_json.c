@@ -84,14 +84,6 @@ static int send_store_error(h2o_req_t *req, int rc, const catalog_error_t *cerr,
     }
 }
 
-static void after_write(bouncer_t *b)
-{
-    metrics_counter_inc(b->metrics.admin_writes);
-    bouncer__republish(b, "admin");
-    if (b->sentry != NULL)
-        sentry_trigger(b->sentry);
-}
-
 /* ---- renderers ---- */
 
 static json_t *codes_json(char (*codes)[3], size_t n)
@@ -259,7 +251,7 @@ static int mirror_add(h2o_req_t *req, bouncer_t *b)
         ret = send_store_error(req, rc, &cerr, "mirror");
         goto Exit;
     }
-    after_write(b);
+    bouncer__after_admin_write(b);
     ret = mirror_show(req, b, name, 201, "Created");
 Exit:
     free(name);
@@ -276,13 +268,13 @@ static int mirror_item(h2o_req_t *req, bouncer_t *b, const char *name)
     if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("PATCH"))) {
         if ((rc = store_mirror_patch(b->store, name, req->entity.base != NULL ? req->entity.base : "", req->entity.len, &cerr)) != 0)
             return send_store_error(req, rc, &cerr, "mirror");
-        after_write(b);
+        bouncer__after_admin_write(b);
         return mirror_show(req, b, name, 200, "OK");
     }
     if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("DELETE"))) {
         if ((rc = store_mirror_delete(b->store, name)) != 0)
             return send_store_error(req, rc, NULL, "mirror");
-        after_write(b);
+        bouncer__after_admin_write(b);
         return send_json(req, 200, "OK", json_pack("{ss}", "deleted", name));
     }
     respond_add_header(req, "Allow", "GET, PATCH, DELETE");
@@ -313,7 +305,7 @@ static int rules(h2o_req_t *req, bouncer_t *b, int put)
         catalog_rules_free(list, n);
         if (rc != 0)
             return send_store_error(req, rc, &cerr, "rules");
-        after_write(b);
+        bouncer__after_admin_write(b);
     }
     catalog_t *cat = NULL;
     char *text = NULL;
@@ -341,7 +333,7 @@ static int catalog_io(h2o_req_t *req, bouncer_t *b, int put)
             ret = send_store_error(req, rc, &cerr, "catalog");
             goto Exit;
         }
-        after_write(b);
+        bouncer__after_admin_write(b);
         ret = send_json(req, 200, "OK",
                         json_pack("{sIsIsIsIsIsI}", "products", (json_int_t)cat->num_products, "oses", (json_int_t)cat->num_oses, "locations",
                                   (json_int_t)cat->num_locations, "aliases", (json_int_t)cat->num_aliases, "mirrors",
@@ -459,7 +451,7 @@ static int product_patch(h2o_req_t *req, bouncer_t *b, const char *name)
         return send_error(req, 400, "Bad Request", ssl_only == -2 ? "$.ssl_only: must be true or false" : "$.active: must be true or false");
     if ((rc = store_product_patch(b->store, name, ssl_only, active)) != 0)
         return send_store_error(req, rc, NULL, "product");
-    after_write(b);
+    bouncer__after_admin_write(b);
     if ((rc = store_load(b->store, &cat)) != 0)
         return send_store_error(req, rc, NULL, "catalog");
     const catalog_product_t *p = catalog_find_product(cat, name);
@@ -503,7 +495,7 @@ static int alias_set(h2o_req_t *req, bouncer_t *b)
         ret = send_store_error(req, rc, NULL, "alias");
         goto Exit;
     }
-    after_write(b);
+    bouncer__after_admin_write(b);
     if ((rc = store_load(b->store, &cat)) != 0) {
         ret = send_store_error(req, rc, NULL, "catalog");
         goto Exit;
@@ -523,7 +515,7 @@ static int alias_delete(h2o_req_t *req, bouncer_t *b, const char *name)
     int rc;
     if ((rc = store_alias_delete(b->store, name)) != 0)
         return send_store_error(req, rc, NULL, "alias");
-    after_write(b);
+    bouncer__after_admin_write(b);
     return send_json(req, 200, "OK", json_pack("{ss}", "deleted", name));
 }
 

@@ -295,14 +295,6 @@ static int answer_product(h2o_req_t *req, bouncer_t *bn, const char *name, int l
     return 0;
 }
 
-static void after_write(bouncer_t *bn)
-{
-    metrics_counter_inc(bn->metrics.admin_writes);
-    bouncer__republish(bn, "admin");
-    if (bn->sentry != NULL)
-        sentry_trigger(bn->sentry);
-}
-
 /* ---- endpoints ---- */
 
 static int product_show(h2o_req_t *req, bouncer_t *bn, const params_t *ps, int locations)
@@ -350,7 +342,7 @@ static int product_add(h2o_req_t *req, bouncer_t *bn, const params_t *ps)
         return send_error(req, 103, "%s", cerr.message);
     if (rc != 0)
         return send_system_error(req, rc);
-    after_write(bn);
+    bouncer__after_admin_write(bn);
     return answer_product(req, bn, name, 0);
 }
 
@@ -372,7 +364,7 @@ static int product_delete(h2o_req_t *req, bouncer_t *bn, const params_t *ps)
         return send_error(req, 102, "Product not found: %s", name != NULL ? name : id_text);
     if (rc != 0)
         return send_system_error(req, rc);
-    after_write(bn);
+    bouncer__after_admin_write(bn);
     send_success(req, "Deleted product: ", deleted != NULL ? deleted : "");
     free(deleted);
     return 0;
@@ -422,7 +414,7 @@ static int language_edit(h2o_req_t *req, bouncer_t *bn, const params_t *ps, int 
         return send_error(req, 103, "%s", cerr.message);
     if (rc != 0)
         return send_system_error(req, rc);
-    after_write(bn);
+    bouncer__after_admin_write(bn);
     if (add)
         return answer_product(req, bn, name, 0);
     return send_success(req, "Deleted languages from product: ", name);
@@ -437,7 +429,7 @@ static int location_write(h2o_req_t *req, bouncer_t *bn, const params_t *ps, int
     int rc = add ? store_location_add(bn->store, product, os, path, NULL, &cerr) : store_location_modify(bn->store, product, os, path, &cerr);
     switch (rc) {
     case 0:
-        after_write(bn);
+        bouncer__after_admin_write(bn);
         return answer_product(req, bn, product, 1);
     case STORE_EXISTS:
         return send_error(req, 104, "The location already exists: %s on %s", product, os);
@@ -468,7 +460,7 @@ static int location_delete(h2o_req_t *req, bouncer_t *bn, const params_t *ps)
         return send_error(req, 102, "Location not found: %s", id_text);
     if (rc != 0)
         return send_system_error(req, rc);
-    after_write(bn);
+    bouncer__after_admin_write(bn);
     send_success(req, "Deleted location: ", deleted != NULL ? deleted : "");
     free(deleted);
     return 0;
@@ -484,7 +476,7 @@ static int alias_set(h2o_req_t *req, bouncer_t *bn, const params_t *ps)
     int rc = store_alias_set(bn->store, alias, product, NULL);
     switch (rc) {
     case 0:
-        after_write(bn);
+        bouncer__after_admin_write(bn);
         return send_success(req, "Created/updated alias ", alias);
     case STORE_NO_PRODUCT:
         return send_error(req, 103, "Related product not found: %s", product);

@@ -84,6 +84,13 @@ struct st_bouncer_t {
  */
 int bouncer__republish(bouncer_t *b, const char *why);
 
+/**
+ * What every admin write does once its store transaction committed: count it, republish so the
+ * next redirect sees it, and ask the health checker for a round (new mirrors, locations).
+ * @note Admin thread.
+ */
+void bouncer__after_admin_write(bouncer_t *b);
+
 /** Takes a settings slot for a thread. @return the slot index, or -1 when all are taken. */
 int bouncer__settings_slot(bouncer_t *b);
 
