@@ -34,7 +34,7 @@ static int is_ows(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-static void trim(const char **s, size_t *len)
+void multipart_trim(const char **s, size_t *len)
 {
     while (*len > 0 && is_ows(**s)) {
         ++*s;
@@ -165,7 +165,7 @@ static int parse_disposition(multipart_parser_t *p, size_t *used, const char *v,
                 ++i;
             val = v + vs;
             vlen = i - vs;
-            trim(&val, &vlen);
+            multipart_trim(&val, &vlen);
         }
         const char **dst = NULL;
         size_t *dst_len = NULL;
@@ -210,7 +210,7 @@ static int parse_headers(multipart_parser_t *p, const char *s, const char *end, 
                 return MULTIPART_EHEADER;
         const char *v = colon + 1;
         size_t vlen = (size_t)(line_end - v);
-        trim(&v, &vlen);
+        multipart_trim(&v, &vlen);
         if (nlen == 19 && strncasecmp(s, "content-disposition", 19) == 0) {
             part->name = part->filename = NULL;
             part->name_len = part->filename_len = 0;

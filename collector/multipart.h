@@ -94,4 +94,10 @@ multipart_status_t multipart_next(multipart_parser_t *p, multipart_part_t *part)
 /** A static English description of a multipart_status_t. */
 const char *multipart_strerror(multipart_status_t status);
 
+/**
+ * Narrows (*s, *len) to its content without leading and trailing whitespace (space, tab, CR, LF),
+ * as header values and parameters are compared. Shared with the submission pipeline.
+ */
+void multipart_trim(const char **s, size_t *len);
+
 #endif

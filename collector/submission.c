@@ -51,35 +51,20 @@ static const char *const reserved_dump_names[] = {"dump_names", "raw_crash", "pr
 
 /* --- small text helpers --- */
 
-static int is_ows(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-static void trim(const char **s, size_t *len)
-{
-    while (*len > 0 && is_ows(**s)) {
-        ++*s;
-        --*len;
-    }
-    while (*len > 0 && is_ows((*s)[*len - 1]))
-        --*len;
-}
-
 /* Compares the media type (before any ';', trimmed) of a header value, case-insensitively. */
 static int media_type_is(const char *value, size_t len, const char *type)
 {
     const char *semi = memchr(value, ';', len);
     if (semi != NULL)
         len = (size_t)(semi - value);
-    trim(&value, &len);
+    multipart_trim(&value, &len);
     return len == strlen(type) && strncasecmp(value, type, len) == 0;
 }
 
 static int starts_with_ci(const char *value, size_t len, const char *prefix)
 {
     size_t plen = strlen(prefix);
-    trim(&value, &len);
+    multipart_trim(&value, &len);
     return len >= plen && strncasecmp(value, prefix, plen) == 0;
 }
 
@@ -350,7 +335,7 @@ static int handle_part(pipeline_t *pl, const multipart_part_t *part, const char 
     } else if (!media_type_is(ct, ct_len, "application/octet-stream")) {
         const char *t = ct;
         size_t tlen = ct_len;
-        trim(&t, &tlen);
+        multipart_trim(&t, &tlen);
         if (add_note(pl, "unknown content type: %s %.*s", d.name, (int)(tlen > 1024 ? 1024 : tlen), t) != 0)
             return -ENOMEM;
     }
@@ -390,12 +375,12 @@ static int authorized(const submission_request_t *req)
 
     if (req->submitter_token == NULL || req->submitter_token[0] == '\0' || v == NULL)
         return 0;
-    trim(&v, &len);
+    multipart_trim(&v, &len);
     if (len < 7 || strncasecmp(v, "bearer", 6) != 0 || (v[6] != ' ' && v[6] != '\t'))
         return 0;
     v += 7;
     len -= 7;
-    trim(&v, &len);
+    multipart_trim(&v, &len);
     /* Comparing digests keeps the comparison constant-time whatever the lengths. */
     if (EVP_Digest(req->submitter_token, strlen(req->submitter_token), want, NULL, EVP_sha256(), NULL) != 1 ||
         EVP_Digest(v, len, got, NULL, EVP_sha256(), NULL) != 1)
@@ -493,7 +478,7 @@ int submission_process(const submission_request_t *req, submission_result_t *res
     const char *ct = req->content_type;
     size_t ct_len = req->content_type_len;
     if (ct != NULL)
-        trim(&ct, &ct_len);
+        multipart_trim(&ct, &ct_len);
     if (ct == NULL || ct_len == 0) {
         malformed(res, "no_content_type");
         goto Exit;
