@@ -297,13 +297,12 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         respond_text(req, status, answers[out.outcome].reason, "text/plain; charset=utf-8", "", 0);
         break;
     case RESOLVE_PRINT:
-        respond_text(req, status, "OK", "text/plain; charset=utf-8", pool_strdup(req, out.url, out.url_len), out.url_len);
+        respond_text(req, status, "OK", "text/plain; charset=utf-8", out.url, out.url_len); /* copies the body */
         break;
     default: {
         char text[96];
         int n = snprintf(text, sizeof(text), "%s (%s)\n", answers[out.outcome].reason, resolve_reason_name(out.reason));
-        respond_text(req, status, answers[out.outcome].reason, "text/plain; charset=utf-8", pool_strdup(req, text, (size_t)n),
-                     (size_t)n);
+        respond_text(req, status, answers[out.outcome].reason, "text/plain; charset=utf-8", text, (size_t)n);
         break;
     }
     }

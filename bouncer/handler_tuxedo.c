@@ -119,9 +119,7 @@ static void send_xml(h2o_req_t *req, int status, const char *reason, xbuf_t *b)
         return;
     }
     xb_str(b, "\n");
-    char *body = h2o_mem_alloc_pool(&req->pool, b->len);
-    memcpy(body, b->p, b->len);
-    respond_text(req, status, reason, "text/xml; charset=utf-8", body, b->len);
+    respond_text(req, status, reason, "text/xml; charset=utf-8", b->p, b->len); /* copies the body */
     free(b->p);
 }
 

@@ -218,8 +218,8 @@ static void finish(pending_t *p)
         h2o_req_t *req = p->req;
         *p->stub = NULL;
         if (status == 0 || status == SPOOL_DUPLICATE) {
-            char *body = h2o_mem_alloc_pool(&req->pool, CRASHID_LEN + 16);
-            int n = snprintf(body, CRASHID_LEN + 16, "CrashID=bp-%s\n", p->crash_id);
+            char body[CRASHID_LEN + 16]; /* respond_text copies it into the request's pool */
+            int n = snprintf(body, sizeof(body), "CrashID=bp-%s\n", p->crash_id);
             answer(req, 200, body, (size_t)n);
         } else if (status == SPOOL_FULL || status == SPOOL_SHUTDOWN) {
             answer_unavailable(c, req);
@@ -390,19 +390,17 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         break;
     }
     status = res.status;
-    char *copy = h2o_mem_alloc_pool(&req->pool, res.body_len + 1);
-    memcpy(copy, res.body, res.body_len);
-    body = copy;
+    body = res.body;
     body_len = res.body_len;
 
 Exit:
     if (charged != 0)
         release(c, charged);
-    submission_result_dispose(&res);
     if (status == 503)
         answer_unavailable(c, req);
     else if (status != 0)
-        answer(req, status, body, body_len);
+        answer(req, status, body, body_len); /* copies the body before res is disposed */
+    submission_result_dispose(&res);
     return 0;
 }
 

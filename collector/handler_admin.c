@@ -126,10 +126,8 @@ static void on_show(collector_t *c, h2o_req_t *req, int dead, const char *id)
             answer_status(req, status, id);
             return;
         }
-        char *body = h2o_mem_alloc_pool(&req->pool, len);
-        memcpy(body, raw, len);
+        respond_text(req, 200, "OK", "application/json", raw, len); /* copies the body */
         free(raw);
-        respond_text(req, 200, "OK", "application/json", body, len);
         return;
     }
     char *json = collector__spool_show_json(c->spool, 1, id, &status);
