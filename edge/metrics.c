@@ -3,9 +3,12 @@
  * metrics: the registry behind edge/metrics.h.
  *
  * Families (one per metric name) hold series (one per label string) in singly linked lists
- * guarded by one mutex, which is taken only to register a series and to render. Values are
- * atomics, so updates from worker threads never lock. Gauges store a double's bits in an
- * atomic 64-bit word; adding to a gauge uses a compare-and-swap loop.
+ * guarded by one mutex, which is taken only to register a series and to render. Updates never
+ * lock, and they do not share cache lines between threads either: every counter, histogram and
+ * added-to gauge keeps one cache-line-sized cell per shard, each thread writes only its own shard
+ * (assigned at its first update), and a scrape sums the shards. A redirect updates about ten
+ * series; with one shared atomic each, the cores would pass those cache lines back and forth on
+ * every request. Gauge doubles are stored as bits in atomic 64-bit words (compare-and-swap to add).
  */
 #include "edge/metrics.h"
 
@@ -18,6 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define SHARDS 8 /* threads beyond this share shards: still correct, only less private */
+#define CACHE_LINE 64
+
 typedef enum en_metric_type_t {
     TYPE_COUNTER,
     TYPE_GAUGE,
@@ -26,14 +32,20 @@ typedef enum en_metric_type_t {
 
 typedef struct st_series_t series_t;
 
+/* One shard's word, alone on its cache line. */
+typedef struct st_cell_t {
+    _Alignas(CACHE_LINE) _Atomic uint64_t v;
+} cell_t;
+
 struct st_metrics_counter_t {
-    _Atomic uint64_t value;
+    cell_t *cells; /* SHARDS */
     metrics_gauge_cb cb;
     void *cb_arg;
 };
 
 struct st_metrics_gauge_t {
-    _Atomic uint64_t bits;
+    _Atomic uint64_t set_bits; /* the value last set (a double's bits) */
+    cell_t *added;             /* SHARDS doubles' bits: what was added, per shard */
     metrics_gauge_cb cb;
     void *cb_arg;
 };
@@ -41,9 +53,8 @@ struct st_metrics_gauge_t {
 struct st_metrics_histogram_t {
     double *bounds;
     size_t nbounds;
-    _Atomic uint64_t *buckets; /* nbounds + 1, not cumulative */
-    _Atomic uint64_t sum_bits;
-    _Atomic uint64_t count;
+    size_t stride;            /* words per shard: nbounds + 1 buckets, then the sum's bits; a whole number of cache lines */
+    _Atomic uint64_t *shards; /* SHARDS * stride, cache-line aligned */
 };
 
 struct st_series_t {
@@ -86,6 +97,47 @@ static double bits_double(uint64_t b)
     return v;
 }
 
+/* This thread's shard, assigned round-robin at its first update. */
+static unsigned my_shard(void)
+{
+    static _Atomic unsigned next_shard;
+    static _Thread_local unsigned shard_plus_one;
+    if (shard_plus_one == 0)
+        shard_plus_one = atomic_fetch_add_explicit(&next_shard, 1, memory_order_relaxed) % SHARDS + 1;
+    return shard_plus_one - 1;
+}
+
+static void add_double(_Atomic uint64_t *bits, double delta)
+{
+    uint64_t old = atomic_load_explicit(bits, memory_order_relaxed);
+    while (!atomic_compare_exchange_weak_explicit(bits, &old, double_bits(bits_double(old) + delta), memory_order_relaxed,
+                                                  memory_order_relaxed))
+        ;
+}
+
+static cell_t *new_cells(void)
+{
+    cell_t *cells = aligned_alloc(CACHE_LINE, SHARDS * sizeof(cell_t));
+    if (cells != NULL)
+        for (size_t i = 0; i != SHARDS; ++i)
+            atomic_init(&cells[i].v, 0);
+    return cells;
+}
+
+static void free_series(const family_t *f, series_t *s)
+{
+    if (f->type == TYPE_COUNTER) {
+        free(s->u.counter.cells);
+    } else if (f->type == TYPE_GAUGE) {
+        free(s->u.gauge.added);
+    } else {
+        free(s->u.histogram.bounds);
+        free((void *)s->u.histogram.shards);
+    }
+    free(s->labels);
+    free(s);
+}
+
 /* Finds or creates the series; called with the registry mutex held. *created tells which. */
 static series_t *lookup(const char *name, const char *help, const char *labels, metric_type_t type, int *created)
 {
@@ -119,6 +171,12 @@ static series_t *lookup(const char *name, const char *help, const char *labels, 
         free(s);
         return NULL;
     }
+    /* histograms get their cells in metrics_histogram, which knows the bounds */
+    if ((type == TYPE_COUNTER && (s->u.counter.cells = new_cells()) == NULL) ||
+        (type == TYPE_GAUGE && (s->u.gauge.added = new_cells()) == NULL)) {
+        free_series(family, s);
+        return NULL;
+    }
     *family->series_tail = s;
     family->series_tail = &s->next;
     *created = 1;
@@ -137,7 +195,7 @@ metrics_counter_t *metrics_counter(const char *name, const char *help, const cha
 void metrics_counter_add(metrics_counter_t *c, uint64_t n)
 {
     if (c != NULL)
-        atomic_fetch_add_explicit(&c->value, n, memory_order_relaxed);
+        atomic_fetch_add_explicit(&c->cells[my_shard()].v, n, memory_order_relaxed);
 }
 
 uint64_t metrics_counter_value(const metrics_counter_t *c)
@@ -146,7 +204,10 @@ uint64_t metrics_counter_value(const metrics_counter_t *c)
         return 0;
     if (c->cb != NULL)
         return (uint64_t)c->cb(c->cb_arg);
-    return atomic_load_explicit(&((metrics_counter_t *)c)->value, memory_order_relaxed);
+    uint64_t sum = 0;
+    for (size_t i = 0; i != SHARDS; ++i)
+        sum += atomic_load_explicit(&c->cells[i].v, memory_order_relaxed);
+    return sum;
 }
 
 int metrics_counter_fn(const char *name, const char *help, const char *labels, metrics_gauge_cb cb, void *arg)
@@ -178,17 +239,13 @@ metrics_gauge_t *metrics_gauge(const char *name, const char *help, const char *l
 void metrics_gauge_set(metrics_gauge_t *g, double v)
 {
     if (g != NULL)
-        atomic_store_explicit(&g->bits, double_bits(v), memory_order_relaxed);
+        atomic_store_explicit(&g->set_bits, double_bits(v), memory_order_relaxed);
 }
 
 void metrics_gauge_add(metrics_gauge_t *g, double delta)
 {
-    if (g == NULL)
-        return;
-    uint64_t old = atomic_load_explicit(&g->bits, memory_order_relaxed);
-    while (!atomic_compare_exchange_weak_explicit(&g->bits, &old, double_bits(bits_double(old) + delta), memory_order_relaxed,
-                                                  memory_order_relaxed))
-        ;
+    if (g != NULL)
+        add_double(&g->added[my_shard()].v, delta);
 }
 
 double metrics_gauge_value(const metrics_gauge_t *g)
@@ -197,7 +254,10 @@ double metrics_gauge_value(const metrics_gauge_t *g)
         return 0;
     if (g->cb != NULL)
         return g->cb(g->cb_arg);
-    return bits_double(atomic_load_explicit(&((metrics_gauge_t *)g)->bits, memory_order_relaxed));
+    double v = bits_double(atomic_load_explicit(&((metrics_gauge_t *)g)->set_bits, memory_order_relaxed));
+    for (size_t i = 0; i != SHARDS; ++i)
+        v += bits_double(atomic_load_explicit(&g->added[i].v, memory_order_relaxed));
+    return v;
 }
 
 int metrics_gauge_fn(const char *name, const char *help, const char *labels, metrics_gauge_cb cb, void *arg)
@@ -228,17 +288,21 @@ metrics_histogram_t *metrics_histogram(const char *name, const char *help, const
         goto Exit;
     h = &s->u.histogram;
     if (created) {
+        const size_t words_per_line = CACHE_LINE / sizeof(uint64_t);
+        h->stride = (nbounds + 2 + words_per_line - 1) / words_per_line * words_per_line;
         h->bounds = malloc(nbounds * sizeof(*h->bounds));
-        h->buckets = calloc(nbounds + 1, sizeof(*h->buckets));
-        if (h->bounds == NULL || h->buckets == NULL) {
+        h->shards = aligned_alloc(CACHE_LINE, SHARDS * h->stride * sizeof(*h->shards));
+        if (h->bounds == NULL || h->shards == NULL) {
             /* leave the series registered but empty; observations are then ignored */
             free(h->bounds);
-            free((void *)h->buckets);
+            free((void *)h->shards);
             h->bounds = NULL;
-            h->buckets = NULL;
+            h->shards = NULL;
             h = NULL;
             goto Exit;
         }
+        for (size_t i = 0; i != SHARDS * h->stride; ++i)
+            atomic_init(&h->shards[i], 0);
         memcpy(h->bounds, bounds, nbounds * sizeof(*h->bounds));
         h->nbounds = nbounds;
     }
@@ -249,17 +313,31 @@ Exit:
 
 void metrics_histogram_observe(metrics_histogram_t *h, double v)
 {
-    if (h == NULL || h->buckets == NULL)
+    if (h == NULL || h->shards == NULL)
         return;
     size_t i = 0;
     while (i < h->nbounds && v > h->bounds[i])
         ++i;
-    atomic_fetch_add_explicit(&h->buckets[i], 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&h->count, 1, memory_order_relaxed);
-    uint64_t old = atomic_load_explicit(&h->sum_bits, memory_order_relaxed);
-    while (!atomic_compare_exchange_weak_explicit(&h->sum_bits, &old, double_bits(bits_double(old) + v), memory_order_relaxed,
-                                                  memory_order_relaxed))
-        ;
+    _Atomic uint64_t *shard = h->shards + my_shard() * h->stride;
+    atomic_fetch_add_explicit(&shard[i], 1, memory_order_relaxed);
+    add_double(&shard[h->nbounds + 1], v);
+}
+
+/* Bucket i (not cumulative) or, for i == nbounds + 1, the sum's bits, summed over the shards. */
+static uint64_t histogram_bucket(const metrics_histogram_t *h, size_t i)
+{
+    uint64_t n = 0;
+    for (size_t k = 0; k != SHARDS; ++k)
+        n += atomic_load_explicit(&h->shards[k * h->stride + i], memory_order_relaxed);
+    return n;
+}
+
+static double histogram_sum(const metrics_histogram_t *h)
+{
+    double sum = 0;
+    for (size_t k = 0; k != SHARDS; ++k)
+        sum += bits_double(atomic_load_explicit(&h->shards[k * h->stride + h->nbounds + 1], memory_order_relaxed));
+    return sum;
 }
 
 char *metrics_label_escape(const char *value, char *buf, size_t bufsize)
@@ -344,12 +422,12 @@ static void render_series(outbuf_t *o, const family_t *f, const series_t *s)
         break;
     case TYPE_HISTOGRAM: {
         const metrics_histogram_t *h = &s->u.histogram;
-        if (h->buckets == NULL)
+        if (h->shards == NULL)
             break;
         const char *sep = s->labels[0] != '\0' ? "," : "";
         uint64_t cumulative = 0;
         for (size_t i = 0; i <= h->nbounds; ++i) {
-            cumulative += atomic_load_explicit(&h->buckets[i], memory_order_relaxed);
+            cumulative += histogram_bucket(h, i);
             if (i < h->nbounds && h->bounds[i] == (double)(int64_t)h->bounds[i] && fabs(h->bounds[i]) < 9e15)
                 out_printf(o, "%s_bucket{%s%sle=\"%lld\"} %llu\n", f->name, s->labels, sep, (long long)h->bounds[i],
                            (unsigned long long)cumulative);
@@ -360,7 +438,7 @@ static void render_series(outbuf_t *o, const family_t *f, const series_t *s)
                 out_printf(o, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", f->name, s->labels, sep, (unsigned long long)cumulative);
         }
         out_printf(o, "%s_sum%s%s%s ", f->name, open, s->labels, close);
-        out_value(o, bits_double(atomic_load_explicit(&((metrics_histogram_t *)h)->sum_bits, memory_order_relaxed)));
+        out_value(o, histogram_sum(h));
         /* count equals the +Inf bucket so that scrapers never see them disagree */
         out_printf(o, "%s_count%s%s%s %llu\n", f->name, open, s->labels, close, (unsigned long long)cumulative);
         break;
@@ -414,12 +492,7 @@ void metrics_reset(void)
         while (f->series != NULL) {
             series_t *s = f->series;
             f->series = s->next;
-            if (f->type == TYPE_HISTOGRAM) {
-                free(s->u.histogram.bounds);
-                free((void *)s->u.histogram.buckets);
-            }
-            free(s->labels);
-            free(s);
+            free_series(f, s);
         }
         free(f->name);
         free(f->help);

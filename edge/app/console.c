@@ -134,7 +134,7 @@ static int on_files_req(h2o_handler_t *_self, h2o_req_t *req)
     if (inm != -1 && h2o_memis(req->headers.entries[inm].value.base, req->headers.entries[inm].value.len, etag, strlen(etag))) {
         req->res.status = 304;
         req->res.reason = "Not Modified";
-        h2o_send_inline(req, "", 0);
+        respond_send_body(req, NULL, 0);
         return 0;
     }
     respond_text(req, 200, "OK", console_content_type(console_files[i].name), (const char *)console_files[i].data,

@@ -94,25 +94,42 @@ static void test_histogram_cumulative(void **state)
     free(text);
 }
 
+#define HAMMER_THREADS 12 /* more threads than the registry has shards: some share one */
+#define HAMMER_ROUNDS 100000
+
+static const double hammer_bounds[] = {0.5, 2};
+
 static void *hammer(void *arg)
 {
     metrics_counter_t *c = metrics_counter("t_concurrent_total", "c", NULL);
-    for (int i = 0; i < 100000; ++i)
+    metrics_histogram_t *h = metrics_histogram("t_concurrent_seconds", "h", NULL, hammer_bounds, 2);
+    for (int i = 0; i < HAMMER_ROUNDS; ++i) {
         metrics_counter_inc(c);
+        metrics_histogram_observe(h, 1);
+        metrics_gauge_add(arg, 1);
+        metrics_gauge_add(arg, -1);
+    }
     metrics_gauge_add(arg, 1);
     return NULL;
 }
 
+/* Every update from every thread counts exactly once, whichever shard it went to. */
 static void test_concurrent_updates(void **state)
 {
     metrics_gauge_t *g = metrics_gauge("t_threads", "t", NULL);
-    pthread_t threads[4];
-    for (int i = 0; i < 4; ++i)
-        pthread_create(&threads[i], NULL, hammer, g);
-    for (int i = 0; i < 4; ++i)
+    pthread_t threads[HAMMER_THREADS];
+    for (int i = 0; i < HAMMER_THREADS; ++i)
+        assert_int_equal(pthread_create(&threads[i], NULL, hammer, g), 0);
+    for (int i = 0; i < HAMMER_THREADS; ++i)
         pthread_join(threads[i], NULL);
-    assert_int_equal(metrics_counter_value(metrics_counter("t_concurrent_total", "c", NULL)), 400000);
-    assert_true(metrics_gauge_value(g) == 4);
+    assert_int_equal(metrics_counter_value(metrics_counter("t_concurrent_total", "c", NULL)), HAMMER_THREADS * HAMMER_ROUNDS);
+    assert_true(metrics_gauge_value(g) == HAMMER_THREADS);
+    char *text = render();
+    assert_non_null(strstr(text, "t_concurrent_seconds_bucket{le=\"0.5\"} 0\n"));
+    assert_non_null(strstr(text, "t_concurrent_seconds_bucket{le=\"2\"} 1200000\n"));
+    assert_non_null(strstr(text, "t_concurrent_seconds_sum 1200000\n"));
+    assert_non_null(strstr(text, "t_concurrent_seconds_count 1200000\n"));
+    free(text);
 }
 
 static void test_label_escape(void **state)
