@@ -327,6 +327,7 @@ static int watch_start(bouncer_t *b)
     int rc = pthread_create(&b->watch.thread, NULL, watch_main, b);
     if (rc != 0)
         return -rc;
+    pthread_setname_np(b->watch.thread, "edge-catalog");
     b->watch.running = 1;
     return 0;
 }

@@ -814,6 +814,7 @@ int sentry_create(const sentry_config_t *config, store_t *store, sentry_change_c
         snprintf(err->msg, sizeof(err->msg), "health checker: cannot start its thread (%s)", strerror(r));
         goto Exit;
     }
+    pthread_setname_np(s->thread, "edge-sentry");
     s->thread_started = 1;
     *out = s;
     s = NULL;

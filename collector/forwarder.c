@@ -860,6 +860,10 @@ int forwarder_create(const forwarder_config_t *config, spool_t *spool, forwarder
             snprintf(err->msg, sizeof(err->msg), "forwarder: cannot start a thread: %s", strerror(e));
             goto Exit;
         }
+        char thread_name[32]; /* the kernel keeps 15 bytes */
+        snprintf(thread_name, sizeof(thread_name), "edge-fwd-%zu", i);
+        thread_name[15] = '\0';
+        pthread_setname_np(fwd->ups[i].thread, thread_name);
         fwd->ups[i].thread_started = 1;
         log_info(COMPONENT, "upstream %s (%s) %s: %u concurrent deliveries", fwd->ups[i].cfg->name,
                  fwd->ups[i].cfg->kind == UPSTREAM_ANTENNA ? "antenna" : "s3", fwd->ups[i].cfg->url, fwd->ups[i].cfg->concurrency);

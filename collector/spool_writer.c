@@ -809,6 +809,7 @@ int spool__writer_start(spool_t *spool)
         log_error("spool", "cannot start the writer thread: %s", strerror(rc));
         return -rc;
     }
+    pthread_setname_np(spool->writer, "edge-spool");
     spool->writer_started = 1;
     return 0;
 }

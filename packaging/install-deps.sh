@@ -5,7 +5,7 @@ set -eu
 
 PACKAGES="
 build-essential cmake pkg-config git ca-certificates
-libh2o-evloop-dev libssl-dev liblmdb-dev lmdb-utils libmaxminddb-dev zlib1g-dev libyaml-dev
+libh2o-evloop-dev libssl-dev liblmdb-dev lmdb-utils libmaxminddb-dev zlib1g-dev libisal-dev libyaml-dev
 libjansson-dev libcurl4-openssl-dev libcrypt-dev libcmocka-dev
 clang libclang-rt-14-dev
 python3 curl openssl apache2-utils libmaxmind-db-writer-perl

@@ -683,6 +683,10 @@ static int plane_start(plane_t *plane)
         if (ret != 0)
             return -ret;
         w->started = 1;
+        char thread_name[32]; /* what top -H and perf show; the kernel keeps 15 bytes */
+        snprintf(thread_name, sizeof(thread_name), "edge-%.6s-%u", plane->name, t);
+        thread_name[15] = '\0';
+        pthread_setname_np(w->tid, thread_name);
     }
     return 0;
 }

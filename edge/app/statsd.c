@@ -138,6 +138,7 @@ statsd_t *statsd_start(const struct sockaddr *addr, socklen_t addrlen, const cha
     pthread_cond_init(&s->cond, NULL);
     if ((errno = pthread_create(&s->tid, NULL, statsd_main, s)) != 0)
         goto Error;
+    pthread_setname_np(s->tid, "edge-statsd");
     return s;
 Error:
     if (s->fd >= 0)
