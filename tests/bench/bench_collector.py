@@ -13,8 +13,11 @@ Steps (loopback, temporary directories, every load run bounded by wrk -d):
      each run. Printed: reports/s, payload MB/s on the wire, spool MB/s
      (edge_spool_bytes_written_total), ack latency p50/p99 (wrk), mean commit batch
      (edge_spool_commit_batch_jobs sum/count); then the ratios payload MB/s / disk MB/s at 64
-     clients (goal >= 0.8; best round against the better of two dd runs) and one-client ack
-     latency - one fsync (goal <= 2 ms);
+     clients (goal >= 0.8) and one-client ack latency - one fsync (goal <= 2 ms). The disk peer
+     of a 64-client run is a dd of as many bytes as that run stored, right after it (its spool
+     still on disk): on the virtual machines measured, 512 MB land in recycled page cache at
+     2+ GB/s while GBs of new data go at the speed of fresh memory (350-530 MB/s for dd too), so
+     only an equal amount is a fair comparison; the 512 MB dd runs before and after are printed;
   3. backlog: --preload (1,000,000) small reports are written into a new spool by
      tests/bench/spool_preload.c (the submission pipeline + spool_submit, i.e. everything but HTTP,
      compiled against this build's libedge_collector.a), an edge starts on it, and its intake of
@@ -170,13 +173,15 @@ def main():
                     r = intake(edge, lua, files[enc], len(body), ctype, None if enc == "plain" else "gzip", n, args.duration)
                     r.wire_mbs = r.acked * (len(body) if enc == "plain" else len(gz)) / r.wrk["seconds"] / 1e6
                     if dd_adjacent is not None:
-                        # and right after it: the shared virtual disk's bandwidth moves between runs
+                        # the same amount of data as the run stored, written the same way (sequential,
+                        # one file, fdatasync): the sustained figure the run was up against
+                        stored_mb = max(dd_mb, int(r.acked * len(body) / 1e6) + 1)
+                        dd_same, dd_line = benchlib.dd_bandwidth(tmp, stored_mb)
+                        print("  round %d disk: dd of as much as the run stored (%d MB) %.0f MB/s (%s)"
+                              % (rnd + 1, stored_mb, dd_same, dd_line))
                         dd_after, dd_line = benchlib.dd_bandwidth(tmp, dd_mb)
-                        print("  round %d disk: dd after the run %.0f MB/s (%s)" % (rnd + 1, dd_after, dd_line))
-                        # The virtual disk absorbs a burst of a few hundred MB far faster than it sustains
-                        # writes (host cache): the dd that follows the run's GBs of writes is the sustained
-                        # figure the run was up against; both are printed.
-                        dd_burst, dd_adjacent = max(dd_adjacent, dd_after), min(dd_adjacent, dd_after)
+                        print("  round %d disk: dd %d MB after the run %.0f MB/s (%s)" % (rnd + 1, dd_mb, dd_after, dd_line))
+                        dd_burst, dd_adjacent = max(dd_adjacent, dd_after), dd_same
                     r.disk_mbs, r.fsync_s = dd_adjacent, fsync_adjacent
                     r.disk_burst = dd_burst if dd_adjacent is not None else None
                     runs.setdefault((enc, n), []).append(r)
@@ -195,11 +200,11 @@ def main():
         if ("plain", top) in runs:
             ratios = [r.wire_mbs / r.disk_mbs for r in runs[("plain", top)]]
             ratio = statistics.median(ratios)
-            print("  payload MB/s / sustained disk MB/s (the slower of the dd runs around each run) at %d clients (plain): %s; "
+            print("  payload MB/s / sustained disk MB/s (dd of as many bytes as the run stored) at %d clients (plain): %s; "
                   "median %.2f; goal >= 0.8: %s" % (top, ", ".join("%.1f/%.0f=%.2f" % (r.wire_mbs, r.disk_mbs, r.wire_mbs / r.disk_mbs)
                                                                  for r in runs[("plain", top)]),
                                                    ratio, "met" if ratio >= 0.8 else "MISSED"))
-            print("  (against the faster dd, i.e. a burst the disk's cache absorbs: %s)"
+            print("  (against the faster 512 MB dd around the run, a burst that recycled page cache absorbs: %s)"
                   % ", ".join("%.1f/%.0f=%.2f" % (r.wire_mbs, r.disk_burst, r.wire_mbs / r.disk_burst) for r in runs[("plain", top)]))
         if ("plain", 1) in runs:
             diffs = [r.p50 - r.fsync_s for r in runs[("plain", 1)]]
