@@ -20,7 +20,7 @@ Steps (each bounded in time and count):
      step 2 (intake while draining); finally the time until A's backlog is empty (bounded).
 Goals: drain / U's intake >= 0.8; A's intake while draining / A's intake alone >= 0.7.
 
-Usage: bench_forwarder.py --edge build-bench/bin/edge [--quick] [--backlog 20000] [--concurrency 16]
+Usage: bench_forwarder.py --edge build-bench/bin/edge [--quick] [--backlog 20000] [--concurrency 32]
 """
 import argparse
 import os
@@ -47,7 +47,7 @@ def main():
     ap.add_argument("--edge", default=os.path.join(benchlib.SOURCE_DIR, "build-bench", "bin", "edge"))
     ap.add_argument("--quick", action="store_true", help="5,000-report backlog, 4 s windows")
     ap.add_argument("--backlog", type=int, default=20000)
-    ap.add_argument("--concurrency", type=int, default=16, help="forwarder transfers = wrk connections (default 16)")
+    ap.add_argument("--concurrency", type=int, default=32, help="forwarder transfers = wrk connections (default 32, the config default)")
     ap.add_argument("--duration", type=int, default=6, help="seconds per measured window (default 6)")
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
