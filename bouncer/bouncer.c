@@ -240,7 +240,8 @@ Exit:
 
 /* ---- republish ---- */
 
-int bouncer__republish(bouncer_t *b, const char *why)
+/* bouncer__republish; when loaded is not NULL, a successful republish hands over the catalog it loaded. */
+static int republish(bouncer_t *b, const char *why, catalog_t **loaded)
 {
     catalog_t *cat = NULL;
     snapshot_t *snap = NULL;
@@ -275,6 +276,10 @@ int bouncer__republish(bouncer_t *b, const char *why)
 Exit:
     pthread_mutex_unlock(&b->republish_lock);
     snapshot_destroy(snap);
+    if (loaded != NULL && ret == 0) {
+        *loaded = cat;
+        cat = NULL;
+    }
     catalog_destroy(cat);
     /* A rebuild frees a whole catalog (and an import its JSON tree): tens of MB with 50,000
      * products that glibc would otherwise keep in the heap. Give them back to the system. */
@@ -282,10 +287,15 @@ Exit:
     return ret;
 }
 
-void bouncer__after_admin_write(bouncer_t *b)
+int bouncer__republish(bouncer_t *b, const char *why)
+{
+    return republish(b, why, NULL);
+}
+
+void bouncer__after_admin_write(bouncer_t *b, catalog_t **loaded)
 {
     metrics_counter_inc(b->metrics.admin_writes);
-    bouncer__republish(b, "admin");
+    republish(b, "admin", loaded);
     if (b->sentry != NULL)
         sentry_trigger(b->sentry);
 }

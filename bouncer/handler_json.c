@@ -251,7 +251,7 @@ static int mirror_add(h2o_req_t *req, bouncer_t *b)
         ret = send_store_error(req, rc, &cerr, "mirror");
         goto Exit;
     }
-    bouncer__after_admin_write(b);
+    bouncer__after_admin_write(b, NULL);
     ret = mirror_show(req, b, name, 201, "Created");
 Exit:
     free(name);
@@ -268,13 +268,13 @@ static int mirror_item(h2o_req_t *req, bouncer_t *b, const char *name)
     if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("PATCH"))) {
         if ((rc = store_mirror_patch(b->store, name, req->entity.base != NULL ? req->entity.base : "", req->entity.len, &cerr)) != 0)
             return send_store_error(req, rc, &cerr, "mirror");
-        bouncer__after_admin_write(b);
+        bouncer__after_admin_write(b, NULL);
         return mirror_show(req, b, name, 200, "OK");
     }
     if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("DELETE"))) {
         if ((rc = store_mirror_delete(b->store, name)) != 0)
             return send_store_error(req, rc, NULL, "mirror");
-        bouncer__after_admin_write(b);
+        bouncer__after_admin_write(b, NULL);
         return send_json(req, 200, "OK", json_pack("{ss}", "deleted", name));
     }
     respond_add_header(req, "Allow", "GET, PATCH, DELETE");
@@ -305,7 +305,7 @@ static int rules(h2o_req_t *req, bouncer_t *b, int put)
         catalog_rules_free(list, n);
         if (rc != 0)
             return send_store_error(req, rc, &cerr, "rules");
-        bouncer__after_admin_write(b);
+        bouncer__after_admin_write(b, NULL);
     }
     catalog_t *cat = NULL;
     char *text = NULL;
@@ -339,7 +339,7 @@ static int catalog_io(h2o_req_t *req, bouncer_t *b, int put)
         /* the republish loads a catalog of its own: this one would only add to the peak memory of an import */
         catalog_destroy(cat);
         cat = NULL;
-        bouncer__after_admin_write(b);
+        bouncer__after_admin_write(b, NULL);
         ret = send_json(req, 200, "OK", counts);
         goto Exit;
     }
@@ -454,7 +454,7 @@ static int product_patch(h2o_req_t *req, bouncer_t *b, const char *name)
         return send_error(req, 400, "Bad Request", ssl_only == -2 ? "$.ssl_only: must be true or false" : "$.active: must be true or false");
     if ((rc = store_product_patch(b->store, name, ssl_only, active)) != 0)
         return send_store_error(req, rc, NULL, "product");
-    bouncer__after_admin_write(b);
+    bouncer__after_admin_write(b, NULL);
     if ((rc = store_load(b->store, &cat)) != 0)
         return send_store_error(req, rc, NULL, "catalog");
     const catalog_product_t *p = catalog_find_product(cat, name);
@@ -498,7 +498,7 @@ static int alias_set(h2o_req_t *req, bouncer_t *b)
         ret = send_store_error(req, rc, NULL, "alias");
         goto Exit;
     }
-    bouncer__after_admin_write(b);
+    bouncer__after_admin_write(b, NULL);
     if ((rc = store_load(b->store, &cat)) != 0) {
         ret = send_store_error(req, rc, NULL, "catalog");
         goto Exit;
@@ -518,7 +518,7 @@ static int alias_delete(h2o_req_t *req, bouncer_t *b, const char *name)
     int rc;
     if ((rc = store_alias_delete(b->store, name)) != 0)
         return send_store_error(req, rc, NULL, "alias");
-    bouncer__after_admin_write(b);
+    bouncer__after_admin_write(b, NULL);
     return send_json(req, 200, "OK", json_pack("{ss}", "deleted", name));
 }
 

@@ -270,12 +270,14 @@ static void render_locations(xbuf_t *b, const catalog_t *cat, const catalog_prod
     xb_str(b, "</product>");
 }
 
-/* Loads the catalog and renders one product (product XML) or its locations (locations XML). */
-static int answer_product(h2o_req_t *req, bouncer_t *bn, const char *name, int locations)
+/*
+ * Renders one product (product XML) or its locations (locations XML) from cat, which it takes
+ * over: the catalog the write's republish loaded. Loads the store itself when cat is NULL.
+ */
+static int answer_product(h2o_req_t *req, bouncer_t *bn, catalog_t *cat, const char *name, int locations)
 {
-    catalog_t *cat = NULL;
-    int rc = store_load(bn->store, &cat);
-    if (rc != 0)
+    int rc;
+    if (cat == NULL && (rc = store_load(bn->store, &cat)) != 0)
         return send_system_error(req, rc);
     const catalog_product_t *p = catalog_find_product(cat, name);
     xbuf_t b = {0};
@@ -340,8 +342,9 @@ static int product_add(h2o_req_t *req, bouncer_t *bn, const params_t *ps)
         return send_error(req, 103, "%s", cerr.message);
     if (rc != 0)
         return send_system_error(req, rc);
-    bouncer__after_admin_write(bn);
-    return answer_product(req, bn, name, 0);
+    catalog_t *loaded = NULL;
+    bouncer__after_admin_write(bn, &loaded);
+    return answer_product(req, bn, loaded, name, 0);
 }
 
 static int product_delete(h2o_req_t *req, bouncer_t *bn, const params_t *ps)
@@ -362,7 +365,7 @@ static int product_delete(h2o_req_t *req, bouncer_t *bn, const params_t *ps)
         return send_error(req, 102, "Product not found: %s", name != NULL ? name : id_text);
     if (rc != 0)
         return send_system_error(req, rc);
-    bouncer__after_admin_write(bn);
+    bouncer__after_admin_write(bn, NULL);
     send_success(req, "Deleted product: ", deleted != NULL ? deleted : "");
     free(deleted);
     return 0;
@@ -412,9 +415,10 @@ static int language_edit(h2o_req_t *req, bouncer_t *bn, const params_t *ps, int 
         return send_error(req, 103, "%s", cerr.message);
     if (rc != 0)
         return send_system_error(req, rc);
-    bouncer__after_admin_write(bn);
+    catalog_t *loaded = NULL;
+    bouncer__after_admin_write(bn, add ? &loaded : NULL);
     if (add)
-        return answer_product(req, bn, name, 0);
+        return answer_product(req, bn, loaded, name, 0);
     return send_success(req, "Deleted languages from product: ", name);
 }
 
@@ -427,8 +431,9 @@ static int location_write(h2o_req_t *req, bouncer_t *bn, const params_t *ps, int
     int rc = add ? store_location_add(bn->store, product, os, path, NULL, &cerr) : store_location_modify(bn->store, product, os, path, &cerr);
     switch (rc) {
     case 0:
-        bouncer__after_admin_write(bn);
-        return answer_product(req, bn, product, 1);
+        catalog_t *loaded = NULL;
+        bouncer__after_admin_write(bn, &loaded);
+        return answer_product(req, bn, loaded, product, 1);
     case STORE_EXISTS:
         return send_error(req, 104, "The location already exists: %s on %s", product, os);
     case STORE_NO_LOCATION:
@@ -458,7 +463,7 @@ static int location_delete(h2o_req_t *req, bouncer_t *bn, const params_t *ps)
         return send_error(req, 102, "Location not found: %s", id_text);
     if (rc != 0)
         return send_system_error(req, rc);
-    bouncer__after_admin_write(bn);
+    bouncer__after_admin_write(bn, NULL);
     send_success(req, "Deleted location: ", deleted != NULL ? deleted : "");
     free(deleted);
     return 0;
@@ -474,7 +479,7 @@ static int alias_set(h2o_req_t *req, bouncer_t *bn, const params_t *ps)
     int rc = store_alias_set(bn->store, alias, product, NULL);
     switch (rc) {
     case 0:
-        bouncer__after_admin_write(bn);
+        bouncer__after_admin_write(bn, NULL);
         return send_success(req, "Created/updated alias ", alias);
     case STORE_NO_PRODUCT:
         return send_error(req, 103, "Related product not found: %s", product);

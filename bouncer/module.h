@@ -87,9 +87,11 @@ int bouncer__republish(bouncer_t *b, const char *why);
 /**
  * What every admin write does once its store transaction committed: count it, republish so the
  * next redirect sees it, and ask the health checker for a round (new mirrors, locations).
+ * @param loaded NULL, or where to put the catalog the republish loaded (the caller destroys it; NULL
+ *        when the republish failed), so that an answer showing the result needs no second load.
  * @note Admin thread.
  */
-void bouncer__after_admin_write(bouncer_t *b);
+void bouncer__after_admin_write(bouncer_t *b, catalog_t **loaded);
 
 /** Takes a settings slot for a thread. @return the slot index, or -1 when all are taken. */
 int bouncer__settings_slot(bouncer_t *b);
