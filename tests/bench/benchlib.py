@@ -409,7 +409,7 @@ def build_preload_helper(out_dir, edge_bin):
     """Compiles tests/bench/spool_preload.c against the build's static libraries."""
     build = os.path.dirname(os.path.dirname(os.path.abspath(edge_bin)))
     exe = os.path.join(out_dir, "spool_preload")
-    libs = subprocess.run(["pkg-config", "--libs", "jansson", "zlib", "yaml-0.1"], capture_output=True, text=True,
+    libs = subprocess.run(["pkg-config", "--libs", "jansson", "zlib", "libisal", "yaml-0.1"], capture_output=True, text=True,
                           check=True).stdout.split()
     cmd = (["cc", "-O2", "-D_GNU_SOURCE", "-I" + SOURCE_DIR, os.path.join(HERE, "spool_preload.c"),
             os.path.join(build, "collector", "libedge_collector.a"), os.path.join(build, "edge", "libedge_core.a")]

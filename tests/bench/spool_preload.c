@@ -12,7 +12,7 @@
  *
  * Build (done by bench_collector.py, from the source tree, after a Release build in build-bench):
  *   cc -O2 -D_GNU_SOURCE -I. tests/bench/spool_preload.c build-bench/collector/libedge_collector.a \
- *      build-bench/edge/libedge_core.a $(pkg-config --libs jansson zlib yaml-0.1) -llmdb -lcrypto \
+ *      build-bench/edge/libedge_core.a $(pkg-config --libs jansson zlib libisal yaml-0.1) -llmdb -lcrypto \
  *      -lpthread -lm -o spool_preload
  * Usage: spool_preload SPOOL_DIR COUNT [map_size_max_bytes]
  */
