@@ -24,6 +24,7 @@
 #include <jansson.h>
 #include "bouncer/module.h"
 #include "edge/log.h"
+#include "edge/query.h"
 #include "edge/respond.h"
 
 #define PREFIX "/api/v1/"
@@ -359,23 +360,14 @@ Exit:
 static int products(h2o_req_t *req, bouncer_t *b)
 {
     char q[CATALOG_NAME_MAX + 1] = "";
-    if (req->query_at != SIZE_MAX) {
-        const char *s = req->path.base + req->query_at + 1;
-        size_t len = req->path.len - req->query_at - 1;
-        /* the first q= pair */
-        for (size_t i = 0; i < len;) {
-            size_t end = i;
-            while (end < len && s[end] != '&')
-                ++end;
-            if (end - i >= 2 && s[i] == 'q' && s[i + 1] == '=') {
-                long n = resolve_query_unescape(s + i + 2, end - i - 2, q, sizeof(q) - 1);
-                if (n < 0 || (size_t)n >= sizeof(q) || memchr(q, '\0', (size_t)n) != NULL)
-                    return send_error(req, 400, "Bad Request", "q: invalid or longer than a product name");
-                q[n] = '\0';
-                break;
-            }
-            i = end + 1;
-        }
+    const char *raw;
+    size_t raw_len;
+    if (req->query_at != SIZE_MAX &&
+        query_find(req->path.base + req->query_at + 1, req->path.len - req->query_at - 1, "q", &raw, &raw_len)) {
+        long n = resolve_query_unescape(raw, raw_len, q, sizeof(q) - 1);
+        if (n < 0 || (size_t)n >= sizeof(q) || memchr(q, '\0', (size_t)n) != NULL)
+            return send_error(req, 400, "Bad Request", "q: invalid or longer than a product name");
+        q[n] = '\0';
     }
     catalog_t *cat = NULL;
     int rc = store_load(b->store, &cat);

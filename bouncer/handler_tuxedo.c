@@ -21,6 +21,7 @@
 #include <h2o.h>
 #include "bouncer/module.h"
 #include "edge/log.h"
+#include "edge/query.h"
 #include "edge/respond.h"
 
 #define PARAMS_MAX 1024
@@ -164,18 +165,13 @@ static int send_system_error(h2o_req_t *req, int code)
 
 static void parse_pairs(h2o_req_t *req, params_t *ps, const char *s, size_t len)
 {
-    size_t i = 0;
-    while (i < len && ps->count < PARAMS_MAX) {
-        size_t end = i;
-        while (end < len && s[end] != '&')
-            ++end;
-        size_t eq = i;
-        while (eq < end && s[eq] != '=')
-            ++eq;
-        size_t klen = eq - i, vlen = eq < end ? end - eq - 1 : 0;
+    const char *cursor = s, *end = s + len;
+    query_pair_t pair;
+    while (ps->count < PARAMS_MAX && query_next_pair(&cursor, end, &pair)) {
+        size_t klen = pair.name_len, vlen = pair.value_len;
         if (klen != 0 && klen <= 64 && vlen <= VALUE_MAX * 3) {
             char *k = h2o_mem_alloc_pool(&req->pool, klen + 1), *v = h2o_mem_alloc_pool(&req->pool, vlen + 1);
-            long kl = resolve_query_unescape(s + i, klen, k, klen), vl = resolve_query_unescape(s + eq + 1, vlen, v, vlen);
+            long kl = resolve_query_unescape(pair.name, klen, k, klen), vl = resolve_query_unescape(pair.value, vlen, v, vlen);
             /* pairs with invalid escapes or NUL bytes are ignored */
             if (kl >= 0 && vl >= 0 && vl <= VALUE_MAX && memchr(k, '\0', (size_t)kl) == NULL && memchr(v, '\0', (size_t)vl) == NULL) {
                 k[kl] = '\0';
@@ -184,7 +180,6 @@ static void parse_pairs(h2o_req_t *req, params_t *ps, const char *s, size_t len)
                 ps->items[ps->count++].value = v;
             }
         }
-        i = end + 1;
     }
 }
 

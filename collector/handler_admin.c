@@ -25,6 +25,7 @@
 #include <h2o.h>
 #include <jansson.h>
 #include "collector/crashid.h"
+#include "edge/query.h"
 #include "edge/respond.h"
 
 #define PREFIX "/api/v1/spool"
@@ -76,28 +77,20 @@ static void answer_status(h2o_req_t *req, int status, const char *crash_id)
 /* Reads an unsigned query parameter; 0 when absent, -1 when malformed. */
 static int query_uint(h2o_req_t *req, const char *name, uint64_t *out)
 {
-    if (req->query_at == SIZE_MAX)
+    const char *value;
+    size_t len;
+    if (req->query_at == SIZE_MAX ||
+        !query_find(req->path.base + req->query_at + 1, req->path.len - req->query_at - 1, name, &value, &len))
         return 0;
-    const char *q = req->path.base + req->query_at + 1, *end = req->path.base + req->path.len;
-    size_t name_len = strlen(name);
-    while (q < end) {
-        const char *amp = memchr(q, '&', (size_t)(end - q));
-        const char *item_end = amp != NULL ? amp : end;
-        if ((size_t)(item_end - q) > name_len && memcmp(q, name, name_len) == 0 && q[name_len] == '=') {
-            uint64_t v = 0;
-            const char *p = q + name_len + 1;
-            if (p == item_end)
-                return -1;
-            for (; p < item_end; ++p) {
-                if (*p < '0' || *p > '9' || v > (UINT64_MAX - 9) / 10)
-                    return -1;
-                v = v * 10 + (uint64_t)(*p - '0');
-            }
-            *out = v;
-            return 0;
-        }
-        q = item_end + 1;
+    if (len == 0)
+        return -1;
+    uint64_t v = 0;
+    for (size_t i = 0; i != len; ++i) {
+        if (value[i] < '0' || value[i] > '9' || v > (UINT64_MAX - 9) / 10)
+            return -1;
+        v = v * 10 + (uint64_t)(value[i] - '0');
     }
+    *out = v;
     return 0;
 }
 
