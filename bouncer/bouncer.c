@@ -292,6 +292,14 @@ int bouncer__republish(bouncer_t *b, const char *why)
     return republish(b, why, NULL);
 }
 
+void bouncer__catalog_release(catalog_t *cat)
+{
+    if (cat == NULL)
+        return;
+    catalog_destroy(cat);
+    malloc_trim(0);
+}
+
 void bouncer__after_admin_write(bouncer_t *b, catalog_t **loaded)
 {
     metrics_counter_inc(b->metrics.admin_writes);

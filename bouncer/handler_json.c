@@ -188,7 +188,7 @@ static int mirrors_list(h2o_req_t *req, bouncer_t *b)
     json_t *list = json_array();
     for (size_t i = 0; list != NULL && i != cat->num_mirrors; ++i)
         json_array_append_new(list, mirror_json(cat, &cat->mirrors[i], served));
-    catalog_destroy(cat);
+    bouncer__catalog_release(cat);
     return send_json(req, 200, "OK", json_pack("{soso}", "mirrors", list, "health_check", sentry_json(b)));
 }
 
@@ -200,13 +200,13 @@ static int mirror_show(h2o_req_t *req, bouncer_t *b, const char *name, int statu
         return send_store_error(req, rc, NULL, "catalog");
     const catalog_mirror_t *m = catalog_find_mirror(cat, name);
     if (m == NULL) {
-        catalog_destroy(cat);
+        bouncer__catalog_release(cat);
         return send_store_error(req, STORE_NO_MIRROR, NULL, "mirror");
     }
     size_t served[2];
     served_counts(cat, served);
     json_t *v = mirror_json(cat, m, served);
-    catalog_destroy(cat);
+    bouncer__catalog_release(cat);
     return send_json(req, status, reason, v);
 }
 
@@ -313,7 +313,7 @@ static int rules(h2o_req_t *req, bouncer_t *b, int put)
     if ((rc = store_load(b->store, &cat)) != 0)
         return send_store_error(req, rc, NULL, "catalog");
     rc = catalog_rules_to_json(cat->rules, cat->num_rules, &text);
-    catalog_destroy(cat);
+    bouncer__catalog_release(cat);
     json_t *arr = rc == 0 ? json_loads(text, 0, NULL) : NULL;
     free(text);
     return send_json(req, 200, "OK", arr != NULL ? json_pack("{so}", "rules", arr) : NULL);
@@ -338,7 +338,7 @@ static int catalog_io(h2o_req_t *req, bouncer_t *b, int put)
                                    "locations", (json_int_t)cat->num_locations, "aliases", (json_int_t)cat->num_aliases, "mirrors",
                                    (json_int_t)cat->num_mirrors, "rules", (json_int_t)cat->num_rules);
         /* the republish loads a catalog of its own: this one would only add to the peak memory of an import */
-        catalog_destroy(cat);
+        bouncer__catalog_release(cat);
         cat = NULL;
         bouncer__after_admin_write(b, NULL);
         ret = send_json(req, 200, "OK", counts);
@@ -351,7 +351,7 @@ static int catalog_io(h2o_req_t *req, bouncer_t *b, int put)
     rc = catalog_to_json(cat, &text);
     ret = send_body(req, 200, "OK", rc == 0 ? text : NULL);
 Exit:
-    catalog_destroy(cat);
+    bouncer__catalog_release(cat);
     return ret;
 }
 
@@ -383,7 +383,7 @@ static int products(h2o_req_t *req, bouncer_t *b)
         if (++matched <= PRODUCTS_MAX)
             json_array_append_new(list, product_json(cat, &cat->products[i]));
     }
-    catalog_destroy(cat);
+    bouncer__catalog_release(cat);
     return send_json(req, 200, "OK", json_pack("{sosIsb}", "products", list, "matched", (json_int_t)matched, "truncated",
                                                matched > PRODUCTS_MAX));
 }
@@ -451,7 +451,7 @@ static int product_patch(h2o_req_t *req, bouncer_t *b, const char *name)
         return send_store_error(req, rc, NULL, "catalog");
     const catalog_product_t *p = catalog_find_product(cat, name);
     ret = p != NULL ? send_json(req, 200, "OK", product_json(cat, p)) : send_store_error(req, STORE_NO_PRODUCT, NULL, "product");
-    catalog_destroy(cat);
+    bouncer__catalog_release(cat);
     return ret;
 }
 
@@ -500,7 +500,7 @@ static int alias_set(h2o_req_t *req, bouncer_t *b)
                     json_pack("{sssssb}", "alias", json_string_value(a), "product", target != NULL ? target->name : json_string_value(p),
                               "created", created));
 Exit:
-    catalog_destroy(cat);
+    bouncer__catalog_release(cat);
     json_decref(root);
     return ret;
 }

@@ -285,7 +285,7 @@ static int answer_product(h2o_req_t *req, bouncer_t *bn, catalog_t *cat, const c
             render_product(&b, p);
     }
     xb_str(&b, locations ? "</locations>" : "</products>");
-    catalog_destroy(cat);
+    bouncer__catalog_release(cat);
     send_xml(req, 200, "OK", &b);
     return 0;
 }
@@ -312,7 +312,7 @@ static int product_show(h2o_req_t *req, bouncer_t *bn, const params_t *ps, int l
             render_product(&b, &cat->products[i]);
     }
     xb_str(&b, locations ? "</locations>" : "</products>");
-    catalog_destroy(cat);
+    bouncer__catalog_release(cat);
     send_xml(req, 200, "OK", &b);
     return 0;
 }
@@ -381,28 +381,28 @@ static int language_edit(h2o_req_t *req, bouncer_t *bn, const params_t *ps, int 
         return send_system_error(req, rc);
     const catalog_product_t *p = catalog_find_product(cat, name);
     if (p == NULL) {
-        catalog_destroy(cat);
+        bouncer__catalog_release(cat);
         return send_error(req, 102, "Product not found: %s", name);
     }
     /* check every language against the product before changing anything */
     for (size_t i = 0; i != n; ++i) {
         int all = !add && strcmp(langs[i], "*") == 0, present = 0;
         if (!all && !catalog_lang_is_valid(langs[i], strlen(langs[i]))) {
-            catalog_destroy(cat);
+            bouncer__catalog_release(cat);
             return send_error(req, 103, "Invalid language: %s", langs[i]);
         }
         for (size_t j = 0; !all && j != p->num_languages; ++j)
             present |= strcasecmp(p->languages[j], langs[i]) == 0;
         if (add && present) {
-            catalog_destroy(cat);
+            bouncer__catalog_release(cat);
             return send_error(req, 104, "Language already exists for %s: %s", name, langs[i]);
         }
         if (!add && !all && !present) {
-            catalog_destroy(cat);
+            bouncer__catalog_release(cat);
             return send_error(req, 103, "Language not found for %s: %s", name, langs[i]);
         }
     }
-    catalog_destroy(cat);
+    bouncer__catalog_release(cat);
     rc = add ? store_product_language_add(bn->store, name, langs, n, &cerr) : store_product_language_delete(bn->store, name, langs, n);
     if (rc == STORE_NO_PRODUCT)
         return send_error(req, 102, "Product not found: %s", name);
@@ -541,7 +541,7 @@ static int mirror_list(h2o_req_t *req, bouncer_t *bn)
         xb_str(&b, "\"/>");
     }
     xb_str(&b, "</mirrors>");
-    catalog_destroy(cat);
+    bouncer__catalog_release(cat);
     send_xml(req, 200, "OK", &b);
     return 0;
 }

@@ -93,6 +93,12 @@ int bouncer__republish(bouncer_t *b, const char *why);
  */
 void bouncer__after_admin_write(bouncer_t *b, catalog_t **loaded);
 
+/**
+ * Destroys a catalog the admin thread loaded and gives its memory back to the system (a whole
+ * catalog is tens of MB with 50,000 products; glibc would keep it in the heap). NULL is fine.
+ */
+void bouncer__catalog_release(catalog_t *cat);
+
 /** Takes a settings slot for a thread. @return the slot index, or -1 when all are taken. */
 int bouncer__settings_slot(bouncer_t *b);
 
