@@ -342,6 +342,10 @@ int catalog_from_json(const char *json, size_t len, int flags, catalog_t **out, 
             goto Exit;
     }
 
+    /* each array is dropped from the tree once converted: with 50,000 products the tree is several
+     * times the size of the catalog, and an import must not hold both whole (peak RSS) */
+    json_object_del(root, "products");
+
     /* locations */
     if ((arr = get_array(root, "locations", err, &ret)) == NULL && ret != 0)
         goto Exit;
@@ -367,6 +371,8 @@ int catalog_from_json(const char *json, size_t len, int flags, catalog_t **out, 
             goto Exit;
     }
 
+    json_object_del(root, "locations");
+
     /* aliases */
     if ((arr = get_array(root, "aliases", err, &ret)) == NULL && ret != 0)
         goto Exit;
@@ -389,6 +395,8 @@ int catalog_from_json(const char *json, size_t len, int flags, catalog_t **out, 
         if (ret != 0)
             goto Exit;
     }
+
+    json_object_del(root, "aliases");
 
     /* mirrors */
     if ((arr = get_array(root, "mirrors", err, &ret)) == NULL && ret != 0)
