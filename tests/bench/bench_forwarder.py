@@ -13,7 +13,11 @@ Steps (each bounded in time and count):
      bench_collector.py): the rate the upstream can absorb with as many connections as A's
      forwarder uses;
   2. U down: A's intake alone (same wrk settings, D seconds), then A is filled with more reports
-     until its spool holds --backlog (20,000) reports;
+     until its spool holds --backlog (20,000) reports; then U's intake alone once more, into a
+     second, scratch upstream whose data stays until the end: measured in the memory state the
+     drain meets (A's GBs of backlog in the page cache, U's writes going to fresh pages, which on
+     the virtual machines measured cost 4-10x recycled ones; docs/performance.md). The drain goal
+     is judged against this adjacent figure; the ratio to step 1 is printed too;
   3. U starts (empty): the drain rate = reports U stored per second (its
      edge_collector_save_crash_total; A's edge_forwarder_delivered_total is printed alongside),
      first over a window without load on A, then while wrk loads A with the same settings as in
@@ -123,6 +127,21 @@ def main():
               % (n0, benchlib.metric_sum(m, "edge_spool_record_bytes") / 1e9, benchlib.metric_sum(m, "edge_forwarder_retries_total"),
                  benchlib.metric_sum(m, "edge_forwarder_upstream_up")))
 
+        # 2b. the upstream's intake in the drain's memory state (a scratch upstream, data kept)
+        os.makedirs(os.path.join(tmp, "upstream-adjacent"))
+        up2 = benchlib.edgetest.Edge(extra_yaml="collector:\n  submitter_token: \"%s\"\n" % TOKEN, threads=2,
+                                     directory=os.path.join(tmp, "upstream-adjacent"))
+        try:
+            up2.start()
+            w = benchlib.run_wrk("http://127.0.0.1:%d/submit" % up2.port, 2, conc, args.duration, script=lua, script_args=wrk_args,
+                                 timeout_s="30s")
+            up_adjacent = w["lua"].get("acked", 0) / w["seconds"]
+            print("upstream alone again, next to the drain (A's backlog in memory, its own data kept): %.0f reports/s "
+                  "(%.0f MB/s), ack p50 %s p99 %s" % (up_adjacent, up_adjacent * len(body) / 1e6, benchlib.ms(w["p50"]),
+                                                      benchlib.ms(w["p99"])))
+        finally:
+            up2.stop()
+
         # 3. upstream back: drain
         t_up = time.perf_counter()
         up.start()
@@ -185,9 +204,12 @@ def main():
                  benchlib.metric_sum(m, "edge_forwarder_retries_total")))
 
         print("RESULTS")
-        r1 = drain / up_rate if up_rate else 0
+        r1 = drain / up_adjacent if up_adjacent else 0
         r2 = a_busy / a_alone if a_alone else 0
-        print("  drain / upstream intake: %.0f / %.0f = %.2f; goal >= 0.8: %s" % (drain, up_rate, r1, "met" if r1 >= 0.8 else "MISSED"))
+        print("  drain / upstream intake next to the drain: %.0f / %.0f = %.2f; goal >= 0.8: %s"
+              % (drain, up_adjacent, r1, "met" if r1 >= 0.8 else "MISSED"))
+        print("  (drain / upstream intake at the start, before A's backlog: %.0f / %.0f = %.2f)"
+              % (drain, up_rate, drain / up_rate if up_rate else 0))
         print("  A intake while draining / alone: %.0f / %.0f = %.2f; goal >= 0.7: %s"
               % (a_busy, a_alone, r2, "met" if r2 >= 0.7 else "MISSED"))
         print("load average after: %s" % benchlib.loadavg())
