@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * forwarder: the delivery threads (one per upstream), their libcurl transfers, the per-upstream
- * circuit, metrics, the status JSON and the "forwarder_backlog" health check.
+ * forwarder: the delivery threads (one per upstream), the records they deliver, the per-upstream
+ * circuit and the metrics. The requests of a record's plan go over libcurl in forwarder_transfer.c;
+ * the "forwarder_backlog" health check and the status JSON are in forwarder_status.c.
  *
  * Each upstream thread owns a curl multi handle (its connection cache gives keep-alive) and
  * `concurrency` slots, each with a reusable easy handle. Its loop: every second sample the spool's
@@ -28,41 +29,17 @@
 #include <time.h>
 
 #include <curl/curl.h>
-#include <jansson.h>
-#include <openssl/sha.h>
 
 #include "collector/backoff.h"
 #include "collector/forwarder_internal.h"
-#include "edge/health.h"
 #include "edge/log.h"
 #include "edge/metrics.h"
 
 #define COMPONENT "forwarder"
-/** Bytes of an upstream's answer kept for judging and for dead-letter reasons. */
-#define RESPONSE_MAX 4096
-/** Bytes of the answer quoted in a dead-letter reason or last error. */
-#define QUOTE_MAX 512
 /** How often the spool counters are sampled for metrics and the health check. */
 #define SAMPLE_INTERVAL_MS 1000
 /** Pages of spool_due() one fill reads at most (records delivered here but not elsewhere are skipped). */
 #define FILL_PAGES_MAX 4
-
-typedef struct st_upstream_t upstream_t;
-
-typedef struct st_slot_t {
-    upstream_t *up;
-    CURL *easy;
-    int busy;
-    struct curl_slist *headers;
-    spool_record_t rec; /* with its blob */
-    crashrec_t *crash;  /* views into rec.blob */
-    upstream_plan_t plan;
-    size_t step;
-    int64_t started_ms;
-    char response[RESPONSE_MAX];
-    size_t response_len;
-    char errbuf[CURL_ERROR_SIZE];
-} slot_t;
 
 /** A spool job recording one outcome; freed by its callback. */
 typedef struct st_outcome_job_t {
@@ -72,62 +49,6 @@ typedef struct st_outcome_job_t {
     int dead;
     char text[];
 } outcome_job_t;
-
-struct st_upstream_t {
-    forwarder_t *fwd;
-    const upstream_config_t *cfg;
-    unsigned index;
-    pthread_t thread;
-    int thread_started;
-    CURLM *multi;
-    slot_t *slots;
-    spool_record_t *scratch; /* batch entries for spool_due */
-    /* thread-owned state */
-    unsigned consecutive_failures;
-    int64_t paused_until_ms;
-    int64_t next_fill_ms;
-    uint64_t rnd;
-    /* guarded by fwd->mutex */
-    uint64_t *busy;
-    size_t busy_count, busy_cap;
-    unsigned jobs_outstanding;
-    char last_error[SPOOL_ERROR_MAX + 1];
-    /* read by any thread */
-    atomic_int failing;
-    atomic_uint in_flight;
-    atomic_uint_fast64_t delivered, retries, dead_letters;
-    atomic_int_fast64_t paused_until_pub;
-    struct {
-        metrics_counter_t *delivered, *dead, *retries[FORWARDER_CAUSE_COUNT];
-        metrics_gauge_t *up, *in_flight, *pending, *pending_bytes, *oldest_age;
-        metrics_histogram_t *latency;
-    } metrics;
-};
-
-struct st_forwarder_t {
-    forwarder_config_t *config;
-    spool_t *spool;
-    upstream_t *ups;
-    size_t count;
-    atomic_int stop;
-    pthread_mutex_t mutex;
-    pthread_cond_t cond;
-    /* sampled spool counters (any thread reads) */
-    atomic_uint_fast64_t pending, pending_bytes;
-    atomic_int_fast64_t oldest_ms;
-    atomic_int_fast64_t last_sample_ms;
-};
-
-/* The health check is registered once per process and outlives any forwarder, so its state is static. */
-static struct {
-    pthread_mutex_t mutex;
-    int registered;
-    int active;
-    uint64_t max_pending_age_ms, dead_letter_window_ms;
-    int64_t oldest_ms;
-    uint64_t dead_seen;
-    int64_t last_dead_growth_ms;
-} health = {.mutex = PTHREAD_MUTEX_INITIALIZER};
 
 static const char *const cause_names[FORWARDER_CAUSE_COUNT] = {
     [FORWARDER_CAUSE_NONE] = "none",         [FORWARDER_CAUSE_5XX] = "5xx",         [FORWARDER_CAUSE_429] = "429",
@@ -153,7 +74,7 @@ void upstream__plan_dispose(upstream_plan_t *plan)
     plan->count = 0;
 }
 
-static int64_t now_ms(void)
+int64_t forwarder__now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -167,23 +88,6 @@ static uint32_t next_random(upstream_t *up)
     up->rnd ^= up->rnd << 25;
     up->rnd ^= up->rnd >> 27;
     return (uint32_t)((up->rnd * 2685821657736338717ull) >> 32);
-}
-
-/*
- * Copies text into buf with control characters replaced, at most max bytes (for reasons and logs).
- * Non-ASCII bytes become '?': an upstream's answer may be Latin-1, or cut inside a UTF-8 sequence,
- * and the result must stay valid UTF-8 for the JSON views of the spool.
- */
-static void quote_text(char *buf, size_t bufsize, const char *text, size_t len)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < len && n + 1 < bufsize; ++i) {
-        unsigned char ch = (unsigned char)text[i];
-        buf[n++] = ch < 0x20 || ch == 0x7f ? ' ' : ch >= 0x80 ? '?' : (char)ch;
-    }
-    while (n > 0 && buf[n - 1] == ' ')
-        --n;
-    buf[n] = '\0';
 }
 
 /* --- busy set (fwd->mutex held) --- */
@@ -231,11 +135,8 @@ static void on_outcome_committed(spool_job_t *job, int status)
     if (status != 0 && status != SPOOL_NOT_FOUND)
         log_warn(COMPONENT, "upstream %s: recording the outcome of record %" PRIu64 " failed: %s", up->cfg->name, oj->seq,
                  spool_strerror(status));
-    if (status == 0 && oj->dead) {
-        pthread_mutex_lock(&health.mutex);
-        health.last_dead_growth_ms = now_ms();
-        pthread_mutex_unlock(&health.mutex);
-    }
+    if (status == 0 && oj->dead)
+        forwarder__health_note_dead_letter();
     pthread_mutex_lock(&fwd->mutex);
     busy_remove(up, oj->seq);
     --up->jobs_outstanding;
@@ -345,132 +246,12 @@ static void slot_release(slot_t *slot)
     slot->up->next_fill_ms = 0; /* a slot is free: look for work again */
 }
 
-static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
-{
-    slot_t *slot = arg;
-    size_t len = size * nmemb, room = sizeof(slot->response) - 1 - slot->response_len;
-    if (len < room)
-        room = len;
-    memcpy(slot->response + slot->response_len, data, room);
-    slot->response_len += room;
-    slot->response[slot->response_len] = '\0';
-    return len; /* the rest of a long answer is read and dropped */
-}
-
-static int add_header(struct curl_slist **list, const char *fmt, const char *value)
-{
-    char *line = NULL;
-    struct curl_slist *l;
-    if (asprintf(&line, fmt, value) < 0)
-        return -ENOMEM;
-    l = curl_slist_append(*list, line);
-    free(line);
-    if (l == NULL)
-        return -ENOMEM;
-    *list = l;
-    return 0;
-}
-
-/* Configures the slot's easy handle for the current request of its plan and adds it to the multi. */
-static int start_request(slot_t *slot)
-{
-    upstream_t *up = slot->up;
-    const upstream_config_t *cfg = up->cfg;
-    const upstream_request_t *req = &slot->plan.requests[slot->step];
-    CURL *e = slot->easy;
-    char sigv4[64];
-
-    curl_slist_free_all(slot->headers);
-    slot->headers = NULL;
-    slot->response_len = 0;
-    slot->response[0] = '\0';
-    slot->errbuf[0] = '\0';
-    if (add_header(&slot->headers, "Content-Type: %s", req->content_type) != 0)
-        return -ENOMEM;
-    /* no "Expect: 100-continue" round trip for antenna; for s3 libcurl 7.88 would sign the
-     * suppressed (empty) Expect header and S3 would refuse the signature, so leave it alone there */
-    if (cfg->kind == UPSTREAM_ANTENNA && add_header(&slot->headers, "Expect:%s", "") != 0)
-        return -ENOMEM;
-    if (cfg->kind == UPSTREAM_ANTENNA && cfg->token != NULL && add_header(&slot->headers, "Authorization: Bearer %s", cfg->token) != 0)
-        return -ENOMEM;
-    if (cfg->kind == UPSTREAM_S3) {
-        /* sign the payload (S3 checks it) rather than sending UNSIGNED-PAYLOAD */
-        unsigned char digest[SHA256_DIGEST_LENGTH];
-        char hex[2 * SHA256_DIGEST_LENGTH + 1];
-        SHA256(req->body != NULL ? req->body : (const uint8_t *)"", req->body_len, digest);
-        for (size_t i = 0; i < sizeof(digest); ++i)
-            snprintf(hex + 2 * i, 3, "%02x", digest[i]);
-        if (add_header(&slot->headers, "x-amz-content-sha256: %s", hex) != 0)
-            return -ENOMEM;
-    }
-
-    curl_easy_reset(e);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, slot);
-    curl_easy_setopt(e, CURLOPT_URL, req->url);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->connect_timeout_ms);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)cfg->timeout_ms);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "edge-forwarder");
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, slot->errbuf);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, slot);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body != NULL ? (const char *)req->body : "");
-    if (strcmp(req->method, "POST") != 0)
-        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, slot->headers);
-    if (cfg->ca_file != NULL)
-        curl_easy_setopt(e, CURLOPT_CAINFO, cfg->ca_file);
-    if (cfg->insecure_skip_verify) {
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
-    if (cfg->kind == UPSTREAM_S3) {
-        curl_easy_setopt(e, CURLOPT_AWS_SIGV4, upstream_s3__sigv4(cfg, sigv4, sizeof(sigv4)));
-        curl_easy_setopt(e, CURLOPT_USERNAME, cfg->access_key);
-        curl_easy_setopt(e, CURLOPT_PASSWORD, cfg->secret_key);
-    }
-    if (curl_multi_add_handle(up->multi, e) != CURLM_OK)
-        return -ENOMEM;
-    return 0;
-}
-
-static forwarder_cause_t cause_of_curl(CURLcode code)
-{
-    switch (code) {
-    case CURLE_OPERATION_TIMEDOUT:
-        return FORWARDER_CAUSE_TIMEOUT;
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-        return FORWARDER_CAUSE_CONNECT;
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_ENGINE_NOTFOUND:
-        return FORWARDER_CAUSE_TLS;
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_WEIRD_SERVER_REPLY:
-        return FORWARDER_CAUSE_NETWORK;
-    default:
-        return FORWARDER_CAUSE_OTHER;
-    }
-}
-
-/* Turns a finished record into its spool job, counters, circuit state and log lines. */
-static void finish_record(slot_t *slot, forwarder_verdict_t verdict, forwarder_cause_t cause, const char *detail)
+void forwarder__finish_record(slot_t *slot, forwarder_verdict_t verdict, forwarder_cause_t cause, const char *detail)
 {
     upstream_t *up = slot->up;
     const forwarder_config_t *c = up->fwd->config;
-    int64_t now = now_ms();
-    char text[SPOOL_ERROR_MAX + QUOTE_MAX + 128];
+    int64_t now = forwarder__now_ms();
+    char text[SPOOL_ERROR_MAX + FORWARDER__QUOTE_MAX + 128];
 
     switch (verdict) {
     case FORWARDER_DONE:
@@ -506,40 +287,6 @@ static void finish_record(slot_t *slot, forwarder_verdict_t verdict, forwarder_c
     slot_release(slot);
 }
 
-/* A transfer of slot finished with code: judge it, then go on with the plan or finish the record. */
-static void on_transfer_done(slot_t *slot, CURLcode code)
-{
-    upstream_t *up = slot->up;
-    forwarder_verdict_t verdict;
-    forwarder_cause_t cause;
-    char detail[QUOTE_MAX + 64], quoted[QUOTE_MAX];
-    long status = 0;
-
-    curl_easy_getinfo(slot->easy, CURLINFO_RESPONSE_CODE, &status);
-    curl_multi_remove_handle(up->multi, slot->easy);
-    if (code != CURLE_OK) {
-        verdict = FORWARDER_RETRY;
-        cause = cause_of_curl(code);
-        snprintf(detail, sizeof(detail), "%s", slot->errbuf[0] != '\0' ? slot->errbuf : curl_easy_strerror(code));
-    } else {
-        if (up->cfg->kind == UPSTREAM_ANTENNA)
-            verdict = upstream_antenna__judge(slot->rec.crash_id, status, slot->response, slot->response_len, &cause);
-        else
-            verdict = upstream_s3__judge(status, &cause);
-        quote_text(quoted, sizeof(quoted), slot->response, slot->response_len);
-        snprintf(detail, sizeof(detail), "HTTP %ld: %s", status, quoted);
-    }
-    if (verdict == FORWARDER_DONE && slot->step + 1 < slot->plan.count) {
-        ++slot->step;
-        if (start_request(slot) == 0)
-            return;
-        verdict = FORWARDER_RETRY;
-        cause = FORWARDER_CAUSE_OTHER;
-        snprintf(detail, sizeof(detail), "out of memory");
-    }
-    finish_record(slot, verdict, cause, detail);
-}
-
 /* Starts delivering the record described by meta (no blob) in slot. @return 1 when started, 0 when skipped. */
 static int start_record(upstream_t *up, slot_t *slot, const spool_record_t *meta)
 {
@@ -561,24 +308,25 @@ static int start_record(upstream_t *up, slot_t *slot, const spool_record_t *meta
     }
     slot->busy = 1;
     slot->step = 0;
-    slot->started_ms = now_ms();
+    slot->started_ms = forwarder__now_ms();
     atomic_fetch_add(&up->in_flight, 1);
 
     /* decode and plan; a record that cannot be decoded will never be delivered: dead letter */
     if ((ret = crashrec_decode(&slot->crash, slot->rec.blob, slot->rec.size, 0)) != 0) {
         char detail[128];
         snprintf(detail, sizeof(detail), "corrupt record: %s", strerror(-ret));
-        finish_record(slot, FORWARDER_PERMANENT, FORWARDER_CAUSE_CORRUPT, detail);
+        forwarder__finish_record(slot, FORWARDER_PERMANENT, FORWARDER_CAUSE_CORRUPT, detail);
         return 1;
     }
     ret = up->cfg->kind == UPSTREAM_ANTENNA ? upstream_antenna__plan(up->cfg, slot->crash, &slot->plan)
                                             : upstream_s3__plan(up->cfg, slot->crash, &slot->plan);
     if (ret == -EINVAL) {
-        finish_record(slot, FORWARDER_PERMANENT, FORWARDER_CAUSE_CORRUPT, "corrupt record: the raw crash is not a JSON object");
+        forwarder__finish_record(slot, FORWARDER_PERMANENT, FORWARDER_CAUSE_CORRUPT,
+                                 "corrupt record: the raw crash is not a JSON object");
         return 1;
     }
-    if (ret != 0 || start_request(slot) != 0) {
-        finish_record(slot, FORWARDER_RETRY, FORWARDER_CAUSE_OTHER, "out of memory");
+    if (ret != 0 || forwarder__start_request(slot) != 0) {
+        forwarder__finish_record(slot, FORWARDER_RETRY, FORWARDER_CAUSE_OTHER, "out of memory");
         return 1;
     }
     return 1;
@@ -646,12 +394,7 @@ static void sample(forwarder_t *fwd, int64_t now)
         metrics_gauge_set(up->metrics.oldest_age, st.oldest_received_ms != 0 ? (double)(now - st.oldest_received_ms) / 1000.0 : 0);
         metrics_gauge_set(up->metrics.in_flight, atomic_load(&up->in_flight));
     }
-    pthread_mutex_lock(&health.mutex);
-    health.oldest_ms = st.oldest_received_ms;
-    if (st.dead_count > health.dead_seen)
-        health.last_dead_growth_ms = now;
-    health.dead_seen = st.dead_count; /* a requeue or purge lowers the baseline */
-    pthread_mutex_unlock(&health.mutex);
+    forwarder__health_sample(&st, now);
 }
 
 static void *run(void *arg)
@@ -660,7 +403,7 @@ static void *run(void *arg)
     forwarder_t *fwd = up->fwd;
 
     while (!atomic_load(&fwd->stop)) {
-        int64_t now = now_ms(), wait;
+        int64_t now = forwarder__now_ms(), wait;
         int running = 0, left;
         CURLMsg *msg;
 
@@ -673,11 +416,11 @@ static void *run(void *arg)
                 slot_t *slot = NULL;
                 CURLcode code = msg->data.result;
                 curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&slot);
-                on_transfer_done(slot, code);
+                forwarder__on_transfer_done(slot, code);
             }
         }
         /* sleep until a socket is ready, the next fill or sample, or a wakeup */
-        now = now_ms();
+        now = forwarder__now_ms();
         wait = SAMPLE_INTERVAL_MS;
         if (up->next_fill_ms != INT64_MAX) {
             int64_t at = up->next_fill_ms > up->paused_until_ms ? up->next_fill_ms : up->paused_until_ms;
@@ -703,33 +446,6 @@ static void *run(void *arg)
     return NULL;
 }
 
-/* --- health --- */
-
-static int check_backlog(void *arg, char *detail, size_t detail_size)
-{
-    int ok = 1;
-    int64_t now = now_ms();
-    (void)arg;
-
-    pthread_mutex_lock(&health.mutex);
-    if (!health.active) {
-        snprintf(detail, detail_size, "forwarder not running");
-    } else if (health.oldest_ms != 0 && (uint64_t)(now - health.oldest_ms) > health.max_pending_age_ms) {
-        snprintf(detail, detail_size, "oldest pending report is %" PRId64 " s old (limit %" PRIu64 " s)", (now - health.oldest_ms) / 1000,
-                 health.max_pending_age_ms / 1000);
-        ok = 0;
-    } else if (health.dead_letter_window_ms != 0 && health.last_dead_growth_ms != 0 &&
-               (uint64_t)(now - health.last_dead_growth_ms) < health.dead_letter_window_ms) {
-        snprintf(detail, detail_size, "new dead letters %" PRId64 " s ago (window %" PRIu64 " s)", (now - health.last_dead_growth_ms) / 1000,
-                 health.dead_letter_window_ms / 1000);
-        ok = 0;
-    } else {
-        snprintf(detail, detail_size, "oldest pending report %" PRId64 " s old", health.oldest_ms != 0 ? (now - health.oldest_ms) / 1000 : 0);
-    }
-    pthread_mutex_unlock(&health.mutex);
-    return ok;
-}
-
 /* --- lifecycle --- */
 
 static int upstream_init(forwarder_t *fwd, upstream_t *up, unsigned index, conf_error_t *err)
@@ -740,7 +456,7 @@ static int upstream_init(forwarder_t *fwd, upstream_t *up, unsigned index, conf_
     up->index = index;
     up->cfg = &fwd->config->upstreams[index];
     if (getrandom(&up->rnd, sizeof(up->rnd), 0) != (ssize_t)sizeof(up->rnd) || up->rnd == 0)
-        up->rnd = (uint64_t)now_ms() * 2654435761u + index + 1;
+        up->rnd = (uint64_t)forwarder__now_ms() * 2654435761u + index + 1;
     if ((up->multi = curl_multi_init()) == NULL || (up->slots = calloc(up->cfg->concurrency, sizeof(*up->slots))) == NULL ||
         (up->scratch = calloc(fwd->config->batch, sizeof(*up->scratch))) == NULL)
         goto NoMem;
@@ -831,28 +547,8 @@ int forwarder_create(const forwarder_config_t *config, spool_t *spool, forwarder
     }
 
     /* the health check: baseline = the dead letters present now */
-    {
-        spool_stats_t st;
-        memset(&st, 0, sizeof(st));
-        spool_stats(spool, &st);
-        pthread_mutex_lock(&health.mutex);
-        health.max_pending_age_ms = fwd->config->max_pending_age_ms;
-        health.dead_letter_window_ms = fwd->config->dead_letter_window_ms;
-        health.oldest_ms = fwd->count != 0 ? st.oldest_received_ms : 0;
-        health.dead_seen = st.dead_count;
-        health.last_dead_growth_ms = 0;
-        health.active = fwd->count != 0;
-        int reg = !health.registered;
-        health.registered = 1;
-        pthread_mutex_unlock(&health.mutex);
-        if (reg && health_register("forwarder_backlog", check_backlog, NULL) != 0) {
-            pthread_mutex_lock(&health.mutex);
-            health.registered = 0;
-            pthread_mutex_unlock(&health.mutex);
-            snprintf(err->msg, sizeof(err->msg), "forwarder: out of memory registering the health check");
-            goto Exit;
-        }
-    }
+    if (forwarder__health_start(fwd, err) != 0)
+        goto Exit;
 
     for (size_t i = 0; i < fwd->count; ++i) {
         int e = pthread_create(&fwd->ups[i].thread, NULL, run, &fwd->ups[i]);
@@ -906,9 +602,7 @@ void forwarder_destroy(forwarder_t *f)
         pthread_cond_wait(&f->cond, &f->mutex);
     }
     pthread_mutex_unlock(&f->mutex);
-    pthread_mutex_lock(&health.mutex);
-    health.active = 0;
-    pthread_mutex_unlock(&health.mutex);
+    forwarder__health_stop();
     for (size_t i = 0; i < f->count; ++i)
         upstream_dispose(&f->ups[i]);
     free(f->ups);
@@ -917,42 +611,4 @@ void forwarder_destroy(forwarder_t *f)
     forwarder_config_destroy(f->config);
     free(f);
     curl_global_cleanup();
-}
-
-char *forwarder_status_json(forwarder_t *f)
-{
-    json_t *root = NULL, *list = NULL;
-    char *out = NULL;
-    int64_t now = now_ms(), oldest;
-
-    if (f == NULL || (root = json_object()) == NULL || (list = json_array()) == NULL)
-        goto Exit;
-    if (json_object_set_new(root, "upstreams", list) != 0) {
-        list = NULL;
-        goto Exit;
-    }
-    oldest = atomic_load(&f->oldest_ms);
-    for (size_t i = 0; i < f->count; ++i) {
-        upstream_t *up = &f->ups[i];
-        char last_error[SPOOL_ERROR_MAX + 1];
-        int64_t paused = atomic_load(&up->paused_until_pub);
-        pthread_mutex_lock(&f->mutex);
-        memcpy(last_error, up->last_error, sizeof(last_error));
-        pthread_mutex_unlock(&f->mutex);
-        json_t *u = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:I}", "name", up->cfg->name, "kind",
-                              up->cfg->kind == UPSTREAM_ANTENNA ? "antenna" : "s3", "url", up->cfg->url, "state",
-                              atomic_load(&up->failing) ? "failing" : "ok", "last_error", last_error, "pending",
-                              (json_int_t)atomic_load(&f->pending), "pending_bytes", (json_int_t)atomic_load(&f->pending_bytes),
-                              "oldest_pending_age_s", (json_int_t)(oldest != 0 ? (now - oldest) / 1000 : 0), "delivered",
-                              (json_int_t)atomic_load(&up->delivered), "retries", (json_int_t)atomic_load(&up->retries),
-                              "dead_letters", (json_int_t)atomic_load(&up->dead_letters), "in_flight",
-                              (int)atomic_load(&up->in_flight), "paused_for_ms", (json_int_t)(paused > now ? paused - now : 0));
-        if (u == NULL || json_array_append_new(list, u) != 0)
-            goto Exit;
-    }
-    out = json_dumps(root, JSON_COMPACT);
-
-Exit:
-    json_decref(root);
-    return out;
 }

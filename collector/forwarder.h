@@ -10,8 +10,8 @@
  * delivers them, and records the outcome as spool jobs (delivered / reschedule with capped
  * exponential backoff and jitter / dead letter for permanent refusals). Nothing is marked "in
  * flight" on disk: a killed process simply delivers the pending records again (at least once).
- * When an upstream keeps failing, its thread backs off as a whole (circuit) and sleeps on a
- * condition variable; docs/forwarder.md is the reference.
+ * When an upstream keeps failing, its thread backs off as a whole (circuit), sleeping in
+ * curl_multi_poll() until the pause ends or forwarder_destroy() wakes it; docs/forwarder.md is the reference.
  *
  * Threads: parse/create/destroy run on the main thread; forwarder_status_json and the health check
  * run on any thread; deliveries run on the forwarder's own threads.
@@ -70,7 +70,7 @@ void forwarder_destroy(forwarder_t *f);
 /**
  * @return a malloc'ed JSON object (caller frees)
  *   {"upstreams":[{"name","kind","url","state":"ok|failing","last_error","pending","pending_bytes",
- *   "oldest_pending_age_s","delivered","retries","dead_letters","in_flight","next_attempt_in_ms"}]},
+ *   "oldest_pending_age_s","delivered","retries","dead_letters","in_flight","paused_for_ms"}]},
  *   or NULL if f is NULL or on ENOMEM.
  * @note Any thread.
  */

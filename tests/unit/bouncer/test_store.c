@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests for bouncer/store.c: a fresh store, every per-entity write and its domain
+ * Unit tests for bouncer/store*.c: a fresh store, every per-entity write and its domain
  * outcomes, whole-catalog replace, persistence across reopen, cascading deletes.
  */
 #include <errno.h>
