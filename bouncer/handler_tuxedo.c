@@ -425,10 +425,11 @@ static int location_write(h2o_req_t *req, bouncer_t *bn, const params_t *ps, int
         return send_error(req, 101, "product, os and path are required.");
     int rc = add ? store_location_add(bn->store, product, os, path, NULL, &cerr) : store_location_modify(bn->store, product, os, path, &cerr);
     switch (rc) {
-    case 0:
+    case 0: {
         catalog_t *loaded = NULL;
         bouncer__after_admin_write(bn, &loaded);
         return answer_product(req, bn, loaded, product, 1);
+    }
     case STORE_EXISTS:
         return send_error(req, 104, "The location already exists: %s on %s", product, os);
     case STORE_NO_LOCATION:
