@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include "bouncer/catalog.h"
 
-/** How a transfer ended below HTTP (sentry.c maps libcurl codes onto these). */
+/** How a transfer ended below HTTP (sentry_probe.c maps libcurl codes onto these). */
 typedef enum en_sentry_transport_t {
     SENTRY_TRANSPORT_OK = 0,    /* an HTTP answer was received */
     SENTRY_TRANSPORT_TIMEOUT,   /* the per-request or connect timeout expired */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * spool_internal: what spool.c (environment, formats, reads) and spool_writer.c (queue, writer thread,
- * batches) share. Not part of the collector's public face.
+ * spool_internal: what spool.c (environment, formats, transactions), spool_read.c (the read API) and
+ * spool_writer.c (queue, writer thread, batches) share. Not part of the collector's public face.
  *
  * The value formats documented in spool.h are encoded and decoded here, field by field with memcpy,
  * so no value is ever accessed through a misaligned pointer into the map.

@@ -263,7 +263,7 @@ test('console', async (t) => {
     await page.keyboard.press('Space');
     await waitFor('ssl_only saved', async () => (await product('AnyLang-1.0')).ssl_only === true);
     // the old box stays (disabled) until the page has reloaded: wait for the new, enabled one
-    await waitFor('the re-rendered checkbox', async () => (await page.locator(ssl).isEnabled()) && page.locator(ssl).isChecked());
+    await waitFor('the re-rendered checkbox', async () => (await page.locator(ssl).isEnabled()) && (await page.locator(ssl).isChecked()));
     await waitFor('focus back on the checkbox', async () =>
       (await page.evaluate(() => document.activeElement.getAttribute('aria-label'))) === 'HTTPS mirrors only: AnyLang-1.0');
     assert.equal(await schemes(10), 'https');
@@ -278,6 +278,11 @@ test('console', async (t) => {
     await page.click(active);
     await waitFor('active again', async () => (await product('AnyLang-1.0')).active === true);
     assert.equal(await status('product=AnyLang-1.0&os=linux64'), 302);
+    // the list re-renders after the save and puts the focus back on the checkbox: let it settle
+    // before moving the focus elsewhere, or the re-render takes it back (seen under load)
+    await waitFor('the re-rendered Active checkbox', async () => (await page.locator(active).isEnabled()) && (await page.locator(active).isChecked()));
+    await waitFor('focus back on the Active checkbox', async () =>
+      (await page.evaluate(() => document.activeElement.getAttribute('aria-label'))) === 'Active: AnyLang-1.0');
 
     const chip = page.locator('article[data-product="Firefox-139.0"] .chips li', {hasText: 'firefox-latest'});
     assert.equal(await chip.count(), 1);
