@@ -218,29 +218,34 @@ static int lookup_id(MDB_txn *txn, MDB_dbi dbi, const char *crash_id, uint64_t *
     return 0;
 }
 
+/*
+ * The value crash_id leads to in table through the id index ids.
+ * @return an LMDB code; an index entry without its value is MDB_CORRUPTED.
+ */
+static int get_by_id(MDB_txn *txn, MDB_dbi ids, MDB_dbi table, const char *crash_id, uint64_t *seq, MDB_val *val)
+{
+    uint8_t kbuf[8];
+    MDB_val key = {sizeof(kbuf), kbuf};
+    int rc;
+
+    if ((rc = lookup_id(txn, ids, crash_id, seq)) != 0)
+        return rc;
+    spool__put64be(kbuf, *seq);
+    return mdb_get(txn, table, &key, val) == 0 ? 0 : MDB_CORRUPTED;
+}
+
 int spool_get(spool_t *spool, const char *crash_id, int flags, spool_record_t *out)
 {
     MDB_txn *txn = NULL;
-    MDB_val key, val;
-    uint8_t kbuf[8];
+    MDB_val val;
     uint64_t seq;
     int rc;
 
     memset(out, 0, sizeof(*out));
     if ((rc = spool__txn_begin(spool, MDB_RDONLY, &txn)) != 0)
         return spool__translate(rc);
-    if ((rc = lookup_id(txn, spool->dbi_ids, crash_id, &seq)) != 0)
-        goto Exit;
-    spool__put64be(kbuf, seq);
-    key.mv_size = sizeof(kbuf);
-    key.mv_data = kbuf;
-    if ((rc = mdb_get(txn, spool->dbi_state, &key, &val)) != 0) {
-        rc = MDB_CORRUPTED;
-        goto Exit;
-    }
-    rc = fill_record(spool, txn, seq, &val, flags, out);
-
-Exit:
+    if ((rc = get_by_id(txn, spool->dbi_ids, spool->dbi_state, crash_id, &seq, &val)) == 0)
+        rc = fill_record(spool, txn, seq, &val, flags, out);
     mdb_txn_abort(txn);
     spool__txn_end(spool);
     if (rc != 0)
@@ -307,26 +312,15 @@ int spool_dead_list(spool_t *spool, uint64_t after_seq, size_t max, spool_dead_t
 int spool_dead_get(spool_t *spool, const char *crash_id, int flags, spool_dead_t *out)
 {
     MDB_txn *txn = NULL;
-    MDB_val key, val;
-    uint8_t kbuf[8];
+    MDB_val val;
     uint64_t seq;
     int rc;
 
     memset(out, 0, sizeof(*out));
     if ((rc = spool__txn_begin(spool, MDB_RDONLY, &txn)) != 0)
         return spool__translate(rc);
-    if ((rc = lookup_id(txn, spool->dbi_dead_ids, crash_id, &seq)) != 0)
-        goto Exit;
-    spool__put64be(kbuf, seq);
-    key.mv_size = sizeof(kbuf);
-    key.mv_data = kbuf;
-    if ((rc = mdb_get(txn, spool->dbi_dead, &key, &val)) != 0) {
-        rc = MDB_CORRUPTED;
-        goto Exit;
-    }
-    rc = fill_dead(seq, &val, flags, out);
-
-Exit:
+    if ((rc = get_by_id(txn, spool->dbi_dead_ids, spool->dbi_dead, crash_id, &seq, &val)) == 0)
+        rc = fill_dead(seq, &val, flags, out);
     mdb_txn_abort(txn);
     spool__txn_end(spool);
     if (rc != 0)
