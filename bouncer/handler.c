@@ -307,7 +307,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     case RESOLVE_LANDING:
     case RESOLVE_STUB_REDIRECT:
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_LOCATION, NULL, pool_strdup(req, out.url, out.url_len), out.url_len);
-        respond_text(req, status, answers[out.outcome].reason, "text/plain; charset=utf-8", "", 0);
+        respond_text(req, status, answers[out.outcome].reason, NULL, "", 0); /* no body, so no Content-Type */
         break;
     case RESOLVE_PRINT:
         respond_text(req, status, "OK", "text/plain; charset=utf-8", out.url, out.url_len); /* copies the body */
