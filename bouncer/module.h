@@ -39,9 +39,10 @@ typedef struct st_bouncer_settings_t {
     char cache_control_private[80]; /* "private, max-age=N" */
 } bouncer_settings_t;
 
+/* One worker's hazard pointer, alone on its cache line: written twice per redirect, it must share
+ * the line neither with another worker's slot nor with the settings pointer every worker reads. */
 typedef struct st_bouncer_settings_slot_t {
-    _Atomic(bouncer_settings_t *) held;
-    char _pad[64 - sizeof(void *)];
+    _Alignas(64) _Atomic(bouncer_settings_t *) held;
 } bouncer_settings_slot_t;
 
 struct st_bouncer_t {
