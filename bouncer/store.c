@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/sysmacros.h>
 #include <sys/stat.h>
 #include <jansson.h>
 #include <lmdb.h>
@@ -125,6 +127,34 @@ void store_close(store_t *st)
 
 /* ---- load ---- */
 
+/*
+ * Takes the map's pages out of this process's resident set. The catalog is read whole only to build
+ * a snapshot (tens of MB with 50,000 products) and then not until the next change, so keeping those
+ * pages mapped would only count them in edge's RSS. They stay in the page cache; the next read of
+ * the map, by any thread, faults them back in (the mapping is a read-only view of the file, so
+ * nothing can be lost).
+ */
+static void drop_resident_pages(store_t *st)
+{
+    /* LMDB does not tell where it mapped the file (me_mapaddr is only set with MDB_FIXEDMAP): find
+     * the file's mappings in /proc/self/maps by device and inode */
+    mdb_filehandle_t fd;
+    struct stat sb;
+    FILE *maps;
+    char line[512];
+
+    if (mdb_env_get_fd(st->env, &fd) != 0 || fstat(fd, &sb) != 0 || (maps = fopen("/proc/self/maps", "re")) == NULL)
+        return;
+    while (fgets(line, sizeof(line), maps) != NULL) {
+        unsigned long start, end, inode;
+        unsigned dev_major, dev_minor;
+        if (sscanf(line, "%lx-%lx %*s %*s %x:%x %lu", &start, &end, &dev_major, &dev_minor, &inode) == 5 &&
+            inode == (unsigned long)sb.st_ino && makedev(dev_major, dev_minor) == sb.st_dev)
+            madvise((void *)start, end - start, MADV_DONTNEED);
+    }
+    fclose(maps);
+}
+
 int store_load(store_t *st, catalog_t **out)
 {
     int ret;
@@ -233,6 +263,7 @@ Exit:
     if (txn != NULL)
         mdb_txn_abort(txn);
     catalog_destroy(cat);
+    drop_resident_pages(st);
     return ret;
 }
 

@@ -267,6 +267,47 @@ static void test_replace_and_reopen(void **state)
     catalog_destroy(cat);
 }
 
+/* Resident kB of this process's mappings of the store's data file (smaps). */
+static long mapped_rss_kb(const fixture_t *f)
+{
+    char want[128], line[512];
+    long total = 0;
+    int in_file = 0;
+    snprintf(want, sizeof(want), "%s/catalog/data.mdb", f->dir);
+    FILE *smaps = fopen("/proc/self/smaps", "r");
+    assert_non_null(smaps);
+    while (fgets(line, sizeof(line), smaps) != NULL) {
+        unsigned long a, b;
+        long kb;
+        if (sscanf(line, "%lx-%lx ", &a, &b) == 2)
+            in_file = strstr(line, want) != NULL;
+        else if (in_file && sscanf(line, "Rss: %ld kB", &kb) == 1)
+            total += kb;
+    }
+    fclose(smaps);
+    return total;
+}
+
+/* A load reads the whole map, then hands its pages back: the catalog is not part of edge's RSS. */
+static void test_load_leaves_map_unresident(void **state)
+{
+    fixture_t *f = *state;
+    catalog_error_t err = {{0}};
+    char name[32];
+    for (int i = 0; i != 2000; ++i) {
+        snprintf(name, sizeof(name), "Product-%d", i);
+        assert_int_equal(store_product_add(f->st, name, 0, NULL, 0, NULL, &err), 0);
+    }
+    catalog_t *cat = load(f);
+    assert_int_equal(cat->num_products, 2000);
+    catalog_destroy(cat);
+    assert_int_equal(mapped_rss_kb(f), 0);
+    /* and the map still reads correctly afterwards */
+    cat = load(f);
+    assert_non_null(catalog_find_product(cat, "Product-1999"));
+    catalog_destroy(cat);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -274,6 +315,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_entities, setup, teardown),
         cmocka_unit_test_setup_teardown(test_product_patch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replace_and_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_load_leaves_map_unresident, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
