@@ -28,9 +28,7 @@
 #include "edge/htpasswd.h"
 #include "edge/log.h"
 
-#ifndef EDGE_COMMIT
-#define EDGE_COMMIT "unknown"
-#endif
+#include "edge_commit.h" /* generated at build time: EDGE_COMMIT */
 
 const char *app_commit(void)
 {

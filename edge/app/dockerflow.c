@@ -12,9 +12,7 @@
 #include "edge/health.h"
 #include "edge/respond.h"
 
-#ifndef EDGE_COMMIT
-#define EDGE_COMMIT "unknown"
-#endif
+#include "edge_commit.h" /* generated at build time: EDGE_COMMIT */
 
 const char *dockerflow_version_json(void)
 {
