@@ -8,7 +8,7 @@
  * `concurrency` slots, each with a reusable easy handle. Its loop: every second sample the spool's
  * counters; when a slot is free, read due records with spool_due() (metadata only, short read
  * transactions, a few pages at most), skip those delivered to this upstream or busy, fetch the
- * blob with spool_get(), decode, plan and start the plan's first request; then run curl and sleep
+ * blob with spool_get_seq(), decode, plan and start the plan's first request; then run curl and sleep
  * in curl_multi_poll() until a socket is ready, the poll interval passes (new crashes are noticed
  * by this polling, 200 ms by default) or forwarder_destroy() wakes it. A finished record becomes a
  * spool job (delivered / reschedule / dead); its sequence stays "busy" until the writer thread has
@@ -293,7 +293,7 @@ static int start_record(upstream_t *up, slot_t *slot, const spool_record_t *meta
     forwarder_t *fwd = up->fwd;
     int ret;
 
-    if (spool_get(fwd->spool, meta->crash_id, SPOOL_READ_BLOB, &slot->rec) != 0)
+    if (spool_get_seq(fwd->spool, meta->seq, SPOOL_READ_BLOB, &slot->rec) != 0)
         return 0; /* delivered and deleted meanwhile, or a read error: the next fill sees it again */
     if (slot->rec.seq != meta->seq || (slot->rec.delivered & (UINT32_C(1) << up->index)) != 0) {
         spool_record_dispose(&slot->rec);

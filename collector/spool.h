@@ -280,6 +280,12 @@ int spool_list(spool_t *spool, uint64_t after_seq, size_t max, spool_record_t *o
  */
 int spool_get(spool_t *spool, const char *crash_id, int flags, spool_record_t *out);
 
+/**
+ * Looks a record up by its sequence number (what spool_due() and spool_list() give), without the
+ * crash-id index. @return 0, SPOOL_NOT_FOUND, or a status / -errno. @note Free out with spool_record_dispose().
+ */
+int spool_get_seq(spool_t *spool, uint64_t seq, int flags, spool_record_t *out);
+
 /** Frees the blob of a record filled by a read function (and NULLs it). NULL is a no-op. */
 void spool_record_dispose(spool_record_t *record);
 

@@ -253,6 +253,26 @@ int spool_get(spool_t *spool, const char *crash_id, int flags, spool_record_t *o
     return spool__translate(rc);
 }
 
+int spool_get_seq(spool_t *spool, uint64_t seq, int flags, spool_record_t *out)
+{
+    MDB_txn *txn = NULL;
+    uint8_t kbuf[8];
+    MDB_val key = {sizeof(kbuf), kbuf}, val;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if ((rc = spool__txn_begin(spool, MDB_RDONLY, &txn)) != 0)
+        return spool__translate(rc);
+    spool__put64be(kbuf, seq);
+    if ((rc = mdb_get(txn, spool->dbi_state, &key, &val)) == 0)
+        rc = fill_record(spool, txn, seq, &val, flags, out);
+    mdb_txn_abort(txn);
+    spool__txn_end(spool);
+    if (rc != 0)
+        spool_record_dispose(out);
+    return spool__translate(rc);
+}
+
 void spool_dead_dispose(spool_dead_t *dead)
 {
     if (dead == NULL)

@@ -308,6 +308,20 @@ static void test_put_get_round_trip(void **state)
     assert_int_equal(spool_get(f->spool, id, SPOOL_READ_BLOB, &rec), SPOOL_NOT_FOUND);
     assert_null(rec.blob);
     assert_int_equal(spool_get(f->spool, "", 0, &rec), SPOOL_NOT_FOUND);
+
+    /* by sequence number, as the forwarder reads: the same record, no id index involved */
+    assert_int_equal(spool_get_seq(f->spool, 1, SPOOL_READ_BLOB, &rec), 0);
+    id_of(id, 1);
+    assert_string_equal(rec.crash_id, id);
+    assert_int_equal(rec.seq, 1);
+    assert_int_equal(rec.size, 5000);
+    assert_true(blob_matches(rec.blob, 5000, 1));
+    spool_record_dispose(&rec);
+    assert_int_equal(spool_get_seq(f->spool, 2, 0, &rec), 0);
+    assert_int_equal(rec.size, 0);
+    assert_int_equal(spool_get_seq(f->spool, 99, SPOOL_READ_BLOB, &rec), SPOOL_NOT_FOUND);
+    assert_null(rec.blob);
+    assert_int_equal(spool_get_seq(f->spool, 0, 0, &rec), SPOOL_NOT_FOUND);
 }
 
 static void test_fifo_order(void **state)
