@@ -24,7 +24,7 @@
 
 static const double size_buckets[] = {1024, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864};
 
-int collector__spool_open(const collector_config_t *config, const char *data_dir, int readonly, spool_t **out)
+int collector__spool_open(const collector_config_t *config, const char *data_dir, int readonly, int server, spool_t **out)
 {
     spool_config_t sc;
     char dir[4096];
@@ -38,6 +38,7 @@ int collector__spool_open(const collector_config_t *config, const char *data_dir
     sc.queue_bytes_max = (size_t)config->max_pending_bytes;
     sc.upstream_count = config->forwarder != NULL ? (unsigned)forwarder_config_upstream_count(config->forwarder) : 1;
     sc.readonly = readonly;
+    sc.buffer_ids = server; /* the CLI, a second process, writes ids straight into the index */
     return spool_create(&sc, out);
 }
 
@@ -211,7 +212,7 @@ int collector_create(const conf_node_t *section, const char *data_dir, collector
         goto Exit;
     }
     atomic_store(&c->settings, settings);
-    if ((rc = collector__spool_open(c->config, data_dir, 0, &c->spool)) != 0) {
+    if ((rc = collector__spool_open(c->config, data_dir, 0, 1, &c->spool)) != 0) {
         snprintf(err->msg, sizeof(err->msg), "cannot open the spool in %s/spool: %s", data_dir, spool_strerror(rc));
         goto Exit;
     }

@@ -138,7 +138,7 @@ int collector_command(const conf_node_t *section, const char *data_dir, int argc
         ret = 1;
         goto Exit;
     }
-    if ((rc = collector__spool_open(config, data_dir, !writes, &spool)) != 0) {
+    if ((rc = collector__spool_open(config, data_dir, !writes, 0, &spool)) != 0) {
         fprintf(err, "edge: cannot open the spool in %s/spool: %s\n", data_dir, spool_strerror(rc));
         ret = 1;
         goto Exit;

@@ -59,9 +59,10 @@ static inline collector_settings_t *collector__settings(collector_t *c)
 /**
  * Opens the spool of data_dir (<data_dir>/spool) as the config says.
  * @param readonly nonzero for the command line on a running server's data (no writer thread)
+ * @param server   nonzero for the server (new crash ids are buffered: spool_config_t.buffer_ids)
  * @return 0 or a spool status / -errno (logged by the spool).
  */
-int collector__spool_open(const collector_config_t *config, const char *data_dir, int readonly, spool_t **out);
+int collector__spool_open(const collector_config_t *config, const char *data_dir, int readonly, int server, spool_t **out);
 
 /** Adds POST <path> to the public routes. @return 0 or -ENOMEM. */
 int collector__submit_register(collector_t *c, route_registrar_t *routes);

@@ -23,6 +23,7 @@
 #define META_MAGIC 0x4d505345u /* "ESPM" */
 
 static const char meta_key[] = "stats";
+static const char merged_key[] = "ids_merged";
 
 void spool_config_init(spool_config_t *config)
 {
@@ -31,6 +32,8 @@ void spool_config_init(spool_config_t *config)
     config->map_size_max = sizeof(size_t) > 4 ? (size_t)32 << 30 : (size_t)1 << 30;
     config->queue_bytes_max = (size_t)256 << 20;
     config->upstream_count = 1;
+    config->buffer_ids = 1;
+    config->ids_merge_at = 65536;
 }
 
 int spool__translate(int rc)
@@ -125,6 +128,32 @@ int spool__meta_get(spool_t *spool, MDB_txn *txn, spool__meta_t *meta)
     meta->dead_count = spool__get64(p + 32);
     meta->dead_bytes = spool__get64(p + 40);
     return 0;
+}
+
+int spool__merged_get(spool_t *spool, MDB_txn *txn, uint64_t next_seq, uint64_t *merged)
+{
+    MDB_val key = {sizeof(merged_key) - 1, (void *)merged_key}, val;
+    int rc = mdb_get(txn, spool->dbi_meta, &key, &val);
+
+    if (rc == MDB_NOTFOUND) {
+        *merged = next_seq - 1;
+        return MDB_NOTFOUND;
+    }
+    if (rc != 0)
+        return rc;
+    if (val.mv_size != 8)
+        return MDB_CORRUPTED;
+    *merged = spool__get64(val.mv_data);
+    return 0;
+}
+
+int spool__merged_put(spool_t *spool, MDB_txn *txn, uint64_t merged)
+{
+    uint8_t buf[8];
+    MDB_val key = {sizeof(merged_key) - 1, (void *)merged_key}, val = {sizeof(buf), buf};
+
+    spool__put64(buf, merged);
+    return mdb_put(txn, spool->dbi_meta, &key, &val, 0);
 }
 
 int spool__meta_put(spool_t *spool, MDB_txn *txn, const spool__meta_t *meta)
@@ -278,7 +307,8 @@ static int validate(spool_t *spool, MDB_txn *txn, spool__meta_t *meta)
         (rc = count_entries(txn, spool->dbi_dead_ids, &n_dead_ids)) != 0 ||
         (rc = last_seq(txn, spool->dbi_records, &last_rec)) != 0 || (rc = last_seq(txn, spool->dbi_dead, &last_dead)) != 0)
         return rc;
-    if (n_rec != n_state || n_rec != n_ids || n_rec != n_due || n_dead != n_dead_ids)
+    /* ids of records past the merged sequence may be in memory only (load_recent checks those) */
+    if (n_rec != n_state || n_ids > n_rec || n_rec != n_due || n_dead != n_dead_ids)
         log_error("spool", "%s: tables disagree (records %zu, state %zu, ids %zu, due %zu, dead %zu, dead ids %zu)", spool->dir,
                   n_rec, n_state, n_ids, n_due, n_dead, n_dead_ids);
     if (meta->count == n_state && meta->dead_count == n_dead && meta->next_seq > last_rec && meta->next_seq > last_dead) {
@@ -309,6 +339,55 @@ int spool__oldest_received(spool_t *spool, MDB_txn *txn, int64_t *oldest)
         *oldest = st.received_ms;
     mdb_cursor_close(cur);
     return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/*
+ * Rebuilds spool->recent: the crash ids of the records past the merged sequence, which a server that
+ * stopped without merging (killed) had only in memory. Reads the state table from that sequence on.
+ */
+static int load_recent(spool_t *spool, MDB_txn *txn, const spool__meta_t *meta)
+{
+    MDB_cursor *cur = NULL;
+    MDB_val key, val;
+    uint8_t kbuf[8];
+    uint64_t merged;
+    spool__state_t st;
+    int rc;
+
+    pthread_rwlock_wrlock(&spool->recent_lock);
+    spool_ids_clear(&spool->recent);
+    if ((rc = spool__merged_get(spool, txn, meta->next_seq, &merged)) == MDB_NOTFOUND) {
+        /* a new spool, or one written before ids were buffered: every id is in the index. Record it
+         * now, before anything is buffered, so that other processes (the CLI) read the same */
+        rc = spool->config.readonly ? 0 : spool__merged_put(spool, txn, merged);
+    }
+    if (rc != 0 || (rc = mdb_cursor_open(txn, spool->dbi_state, &cur)) != 0)
+        goto Exit;
+    spool__put64be(kbuf, merged + 1);
+    key.mv_size = sizeof(kbuf);
+    key.mv_data = kbuf;
+    size_t damaged = 0;
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+        /* a damaged record must not keep the spool from opening: listing it reports it */
+        if (key.mv_size != 8 || spool__state_decode(&val, &st) != 0) {
+            ++damaged;
+            continue;
+        }
+        if (spool_ids_put(&spool->recent, st.id, st.id_len, spool__get64be(key.mv_data)) != 0) {
+            rc = ENOMEM;
+            break;
+        }
+    }
+    if (rc == MDB_NOTFOUND)
+        rc = 0;
+    if (damaged != 0)
+        log_error("spool", "%s: %zu damaged state records past the merged sequence", spool->dir, damaged);
+Exit:
+    if (cur != NULL)
+        mdb_cursor_close(cur);
+    metrics_gauge_set(spool->metrics.recent_ids, (double)spool->recent.count);
+    pthread_rwlock_unlock(&spool->recent_lock);
+    return rc;
 }
 
 int spool__env_open(spool_t *spool)
@@ -351,7 +430,8 @@ int spool__env_open(spool_t *spool)
             rc = MDB_INCOMPATIBLE;
         goto Exit;
     }
-    if ((rc = validate(spool, txn, &meta)) != 0 || (rc = spool__oldest_received(spool, txn, &oldest)) != 0)
+    if ((rc = validate(spool, txn, &meta)) != 0 || (rc = spool__oldest_received(spool, txn, &oldest)) != 0 ||
+        (rc = load_recent(spool, txn, &meta)) != 0)
         goto Exit;
     rc = mdb_txn_commit(txn);
     txn = NULL;
@@ -361,8 +441,9 @@ int spool__env_open(spool_t *spool)
     atomic_store(&spool->map_size, info.me_mapsize);
     metrics_gauge_set(spool->metrics.map_size, (double)info.me_mapsize);
     spool__meta_publish(spool, &meta, oldest);
-    log_info("spool", "opened %s: %" PRIu64 " records (%" PRIu64 " bytes), %" PRIu64 " dead letters, map %zu bytes%s", spool->dir,
-             meta.count, meta.bytes, meta.dead_count, info.me_mapsize, spool->config.readonly ? ", read-only" : "");
+    log_info("spool", "opened %s: %" PRIu64 " records (%" PRIu64 " bytes), %" PRIu64 " dead letters, %zu ids not yet merged, map %zu bytes%s",
+             spool->dir, meta.count, meta.bytes, meta.dead_count, spool->recent.count, info.me_mapsize,
+             spool->config.readonly ? ", read-only" : "");
     spool->env = env;
     env = NULL;
 
@@ -441,6 +522,10 @@ static void register_metrics(spool_t *spool)
     spool->metrics.full = metrics_gauge("edge_spool_full", "1 while the spool cannot store crashes for lack of space", NULL);
     spool->metrics.oldest = metrics_gauge("edge_spool_oldest_received_timestamp_seconds",
                                           "Receipt time of the oldest waiting crash (0 when none)", NULL);
+    spool->metrics.recent_ids =
+        metrics_gauge("edge_spool_recent_ids", "Crash ids kept in memory until the next merge into the id index", NULL);
+    spool->metrics.merge_seconds = metrics_histogram("edge_spool_id_merge_seconds", "Duration of a merge of recent crash ids into the index",
+                                                     NULL, metrics_latency_buckets, metrics_latency_buckets_count);
 }
 
 int spool_create(const spool_config_t *config, spool_t **out)
@@ -451,7 +536,7 @@ int spool_create(const spool_config_t *config, spool_t **out)
     *out = NULL;
     if (config->dir == NULL || config->dir[0] == '\0' || config->upstream_count == 0 ||
         config->upstream_count > SPOOL_UPSTREAMS_MAX || config->map_size_initial == 0 ||
-        config->map_size_max < config->map_size_initial)
+        config->map_size_max < config->map_size_initial || (config->buffer_ids && config->ids_merge_at == 0))
         return -EINVAL;
     if ((spool = calloc(1, sizeof(*spool))) == NULL)
         return -ENOMEM;
@@ -473,6 +558,12 @@ int spool_create(const spool_config_t *config, spool_t **out)
         rc = -rc;
         goto Error;
     }
+    if ((rc = pthread_rwlock_init(&spool->recent_lock, NULL)) != 0) {
+        pthread_rwlock_destroy(&spool->maplock);
+        rc = -rc;
+        goto Error;
+    }
+    spool_ids_init(&spool->recent);
     pthread_mutex_init(&spool->mutex, NULL);
     pthread_cond_init(&spool->cond, NULL);
     locks = 1;
@@ -496,9 +587,11 @@ Error:
     spool__env_close(spool);
     if (locks) {
         pthread_rwlock_destroy(&spool->maplock);
+        pthread_rwlock_destroy(&spool->recent_lock);
         pthread_mutex_destroy(&spool->mutex);
         pthread_cond_destroy(&spool->cond);
     }
+    spool_ids_dispose(&spool->recent);
     free(spool->dir);
     free(spool);
     return rc;
@@ -511,8 +604,11 @@ void spool_destroy(spool_t *spool)
     spool__writer_stop(spool);
     spool__env_close(spool);
     pthread_rwlock_destroy(&spool->maplock);
+    pthread_rwlock_destroy(&spool->recent_lock);
     pthread_mutex_destroy(&spool->mutex);
     pthread_cond_destroy(&spool->cond);
+    spool_ids_dispose(&spool->recent);
+    free(spool->undo.items);
     log_info("spool", "closed %s", spool->dir);
     free(spool->dir);
     free(spool);

@@ -88,6 +88,15 @@ typedef struct st_spool_config_t {
     unsigned upstream_count;
     /** Open read-only (admin CLI on a running server): no writer thread, spool_submit() fails. */
     int readonly;
+    /**
+     * Keep the crash ids of new records in memory and merge them into the id index in one sorted
+     * transaction once ids_merge_at of them are waiting (the server: intake stays fast whatever the
+     * backlog). Default 1. 0 writes each id into the index at once: a second process on the same
+     * spool (the CLI while the server runs) must, since it cannot know the ids the server holds.
+     */
+    int buffer_ids;
+    /** Ids kept in memory before a merge. Default 65,536 (about 10 MB). */
+    size_t ids_merge_at;
 } spool_config_t;
 
 /** Kinds of job; see the spool_job_init_* helpers for the fields each one reads. */

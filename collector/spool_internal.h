@@ -16,6 +16,7 @@
 #include <lmdb.h>
 #include "edge/metrics.h"
 #include "collector/spool.h"
+#include "collector/spool_ids.h"
 
 #define SPOOL__FORMAT_VERSION 1
 #define SPOOL__RECORD_MAGIC 0x43525345u /* "ESRC" */
@@ -78,14 +79,24 @@ struct st_spool_t {
     int stopping;
     int writer_started;
     pthread_t writer;
+    /* crash ids of the records past the "merged up to" sequence (spool_ids.h): the writer changes
+     * them under recent_lock held for writing, readers look ids up under it held for reading */
+    spool_ids_t recent;
+    pthread_rwlock_t recent_lock;
+    /* writer only: what the current batch did to recent, undone if the batch does not commit */
+    struct {
+        struct st_spool__undo_t *items;
+        size_t count, cap;
+    } undo;
+    size_t merge_retry_at; /* writer only: after a failed merge, wait for this many ids */
     /* health, written by the writer, read anywhere */
     _Atomic size_t queued_bytes;
     atomic_int full;
     atomic_int last_error;
     struct {
         metrics_counter_t *commits, *bytes_written, *fail_full, *fail_error, *busy, *map_grows;
-        metrics_histogram_t *batch_jobs, *commit_seconds;
-        metrics_gauge_t *map_size, *records, *record_bytes, *dead_records, *dead_bytes, *queued_bytes, *full, *oldest;
+        metrics_histogram_t *batch_jobs, *commit_seconds, *merge_seconds;
+        metrics_gauge_t *map_size, *records, *record_bytes, *dead_records, *dead_bytes, *queued_bytes, *full, *oldest, *recent_ids;
     } metrics;
 };
 
@@ -104,6 +115,13 @@ void spool__env_close(spool_t *spool);
 int spool__txn_begin(spool_t *spool, unsigned flags, MDB_txn **txn);
 void spool__txn_end(spool_t *spool);
 int spool__meta_get(spool_t *spool, MDB_txn *txn, spool__meta_t *meta);
+/**
+ * Every record up to this sequence has its crash id in the id index; later ones may have it only in
+ * spool->recent. A spool written before the key existed has every id in the index.
+ * @return an LMDB code; MDB_NOTFOUND when the key is absent (*merged is then next_seq - 1).
+ */
+int spool__merged_get(spool_t *spool, MDB_txn *txn, uint64_t next_seq, uint64_t *merged);
+int spool__merged_put(spool_t *spool, MDB_txn *txn, uint64_t merged);
 int spool__meta_put(spool_t *spool, MDB_txn *txn, const spool__meta_t *meta);
 /** Publishes counters of a committed meta to the gauges. */
 void spool__meta_publish(spool_t *spool, const spool__meta_t *meta, int64_t oldest_ms);

@@ -242,10 +242,22 @@ int spool_get(spool_t *spool, const char *crash_id, int flags, spool_record_t *o
     int rc;
 
     memset(out, 0, sizeof(*out));
+    /* the newest ids are in memory until the writer merges them into the index */
+    pthread_rwlock_rdlock(&spool->recent_lock);
+    seq = spool_ids_get(&spool->recent, crash_id, strlen(crash_id));
+    pthread_rwlock_unlock(&spool->recent_lock);
     if ((rc = spool__txn_begin(spool, MDB_RDONLY, &txn)) != 0)
         return spool__translate(rc);
-    if ((rc = get_by_id(txn, spool->dbi_ids, spool->dbi_state, crash_id, &seq, &val)) == 0)
+    if (seq != 0) {
+        uint8_t kbuf[8];
+        MDB_val key = {sizeof(kbuf), kbuf};
+        spool__put64be(kbuf, seq);
+        /* absent from this snapshot: committed just after it began, or removed meanwhile */
+        if ((rc = mdb_get(txn, spool->dbi_state, &key, &val)) == 0)
+            rc = fill_record(spool, txn, seq, &val, flags, out);
+    } else if ((rc = get_by_id(txn, spool->dbi_ids, spool->dbi_state, crash_id, &seq, &val)) == 0) {
         rc = fill_record(spool, txn, seq, &val, flags, out);
+    }
     mdb_txn_abort(txn);
     spool__txn_end(spool);
     if (rc != 0)

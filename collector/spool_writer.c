@@ -292,6 +292,76 @@ static int put_state(spool_t *spool, MDB_txn *txn, uint64_t seq, const spool__st
     return rc;
 }
 
+/* ---- recent crash ids (spool_ids.h) ---- */
+
+/* One change the current batch made to spool->recent. */
+typedef struct st_spool__undo_t {
+    uint64_t seq; /* the id was added with this sequence (removed: the sequence it had) */
+    int added;
+    uint8_t len;
+    char id[SPOOL_CRASH_ID_MAX];
+} undo_t;
+
+static int undo_push(spool_t *spool, int added, const char *id, size_t len, uint64_t seq)
+{
+    if (spool->undo.count == spool->undo.cap) {
+        size_t cap = spool->undo.cap != 0 ? spool->undo.cap * 2 : 64;
+        undo_t *items = realloc(spool->undo.items, cap * sizeof(*items));
+        if (items == NULL)
+            return ENOMEM;
+        spool->undo.items = items;
+        spool->undo.cap = cap;
+    }
+    undo_t *u = &spool->undo.items[spool->undo.count++];
+    u->seq = seq;
+    u->added = added;
+    u->len = (uint8_t)len;
+    memcpy(u->id, id, len);
+    return 0;
+}
+
+/* Files the id of a new record in memory (buffer_ids): the index gets it at the next merge. */
+static int recent_add(spool_t *spool, const char *id, size_t id_len, uint64_t seq)
+{
+    int rc;
+    if ((rc = undo_push(spool, 1, id, id_len, seq)) != 0)
+        return rc;
+    pthread_rwlock_wrlock(&spool->recent_lock);
+    rc = spool_ids_put(&spool->recent, id, id_len, seq) == 0 ? 0 : ENOMEM;
+    pthread_rwlock_unlock(&spool->recent_lock);
+    if (rc != 0)
+        --spool->undo.count;
+    return rc;
+}
+
+/* Forgets the id of a record that leaves the main table, if it was only in memory. */
+static int recent_remove(spool_t *spool, const char *id, size_t id_len, uint64_t seq)
+{
+    int rc;
+    if (spool_ids_get(&spool->recent, id, id_len) != seq) /* the writer is the only one that changes the set */
+        return 0;
+    if ((rc = undo_push(spool, 0, id, id_len, seq)) != 0)
+        return rc;
+    pthread_rwlock_wrlock(&spool->recent_lock);
+    spool_ids_del(&spool->recent, id, id_len);
+    pthread_rwlock_unlock(&spool->recent_lock);
+    return 0;
+}
+
+/* A batch did not commit: take its changes to the set back, newest first. */
+static void recent_undo(spool_t *spool)
+{
+    pthread_rwlock_wrlock(&spool->recent_lock);
+    while (spool->undo.count != 0) {
+        const undo_t *u = &spool->undo.items[--spool->undo.count];
+        if (u->added)
+            spool_ids_del(&spool->recent, u->id, u->len);
+        else
+            spool_ids_put(&spool->recent, u->id, u->len, u->seq); /* had room before: the table never shrinks */
+    }
+    pthread_rwlock_unlock(&spool->recent_lock);
+}
+
 /* Adds a record to the main table with a new sequence. The blob is copied by fill(arg, dst). */
 static int insert_record(spool_t *spool, MDB_txn *txn, spool__meta_t *meta, const char *id, size_t id_len, int64_t now, size_t size,
                          int (*fill)(void *arg, void *dst), void *arg, uint64_t *seq_out)
@@ -316,8 +386,13 @@ static int insert_record(spool_t *spool, MDB_txn *txn, spool__meta_t *meta, cons
         return written(rc);
     spool__due_key(due, now, seq);
     if ((rc = put_state(spool, txn, seq, &st, MDB_APPEND)) != 0 ||
-        (rc = put_raw(txn, spool->dbi_due, due, sizeof(due), "", 0, 0)) != 0 ||
-        (rc = put_raw(txn, spool->dbi_ids, id, id_len, kbuf, sizeof(kbuf), MDB_NOOVERWRITE)) != 0)
+        (rc = put_raw(txn, spool->dbi_due, due, sizeof(due), "", 0, 0)) != 0)
+        return written(rc);
+    if (spool->config.buffer_ids)
+        rc = recent_add(spool, id, id_len, seq);
+    else
+        rc = put_raw(txn, spool->dbi_ids, id, id_len, kbuf, sizeof(kbuf), MDB_NOOVERWRITE);
+    if (rc != 0)
         return written(rc);
     meta->next_seq = seq + 1;
     ++meta->count;
@@ -336,7 +411,8 @@ static int remove_record(spool_t *spool, MDB_txn *txn, spool__meta_t *meta, uint
     spool__due_key(due, st->next_attempt_ms, seq);
     if ((rc = del_raw(txn, spool->dbi_records, kbuf, sizeof(kbuf))) != 0 ||
         (rc = del_raw(txn, spool->dbi_state, kbuf, sizeof(kbuf))) != 0 ||
-        (rc = del_raw(txn, spool->dbi_due, due, sizeof(due))) != 0 || (rc = del_raw(txn, spool->dbi_ids, st->id, st->id_len)) != 0)
+        (rc = del_raw(txn, spool->dbi_due, due, sizeof(due))) != 0 ||
+        (rc = recent_remove(spool, st->id, st->id_len, seq)) != 0 || (rc = del_raw(txn, spool->dbi_ids, st->id, st->id_len)) != 0)
         return written(rc);
     --meta->count;
     meta->bytes -= st->size;
@@ -358,6 +434,8 @@ static int apply_put(spool_t *spool, MDB_txn *txn, spool__meta_t *meta, int64_t 
     int rc;
 
     /* a crash id is stored once: a client retrying after a lost answer must not create a second copy */
+    if (spool_ids_get(&spool->recent, job->crash_id, id_len) != 0)
+        return MDB_KEYEXIST;
     if ((rc = mdb_get(txn, spool->dbi_ids, &key, &val)) != MDB_NOTFOUND ||
         (rc = mdb_get(txn, spool->dbi_dead_ids, &key, &val)) != MDB_NOTFOUND)
         return rc == 0 ? MDB_KEYEXIST : rc;
@@ -568,6 +646,7 @@ static int apply_batch(spool_t *spool, spool_job_t *batch, int skip_puts, spool_
     int64_t now = spool__now_ms();
     int rc;
 
+    spool->undo.count = 0;
     if ((rc = spool__txn_begin(spool, 0, &txn)) != 0)
         return rc;
     if ((rc = spool__meta_get(spool, txn, meta)) != 0)
@@ -594,6 +673,10 @@ Exit:
     if (txn != NULL)
         mdb_txn_abort(txn);
     spool__txn_end(spool);
+    if (rc != 0)
+        recent_undo(spool);
+    else
+        metrics_gauge_set(spool->metrics.recent_ids, (double)spool->recent.count);
     return rc;
 }
 
@@ -781,6 +864,60 @@ static spool_job_t *take_batch(spool_t *spool)
     return batch;
 }
 
+/*
+ * Writes every id of the set into the index in one transaction, in key order (so the B-tree is
+ * walked once instead of once per id), and moves the merged sequence up to the last record. On
+ * failure the set stays and the merge is tried again once it has grown by a quarter.
+ */
+static void recent_merge(spool_t *spool)
+{
+    struct timespec t0;
+    size_t n;
+    int rc = 0;
+    const spool_ids_entry_t **sorted = spool_ids_sorted(&spool->recent, &n);
+
+    if (sorted == NULL) {
+        if (n == SIZE_MAX)
+            log_warn("spool", "cannot merge %zu crash ids into the index: out of memory", spool->recent.count);
+        return;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int attempt = 0; attempt != 2; ++attempt) {
+        MDB_txn *txn = NULL;
+        spool__meta_t meta;
+        uint8_t v[8];
+        if ((rc = spool__txn_begin(spool, 0, &txn)) != 0)
+            break;
+        if ((rc = spool__meta_get(spool, txn, &meta)) == 0) {
+            for (size_t i = 0; i != n && rc == 0; ++i) {
+                spool__put64be(v, sorted[i]->seq);
+                rc = put_raw(txn, spool->dbi_ids, sorted[i]->id, sorted[i]->len, v, sizeof(v), 0);
+            }
+        }
+        if (rc == 0 && (rc = spool__merged_put(spool, txn, meta.next_seq - 1)) == 0) {
+            rc = mdb_txn_commit(txn);
+            txn = NULL;
+        }
+        if (txn != NULL)
+            mdb_txn_abort(txn);
+        spool__txn_end(spool);
+        if (!(rc == MDB_MAP_FULL && attempt == 0 && grow_map(spool) == 0))
+            break;
+    }
+    free(sorted);
+    if (rc != 0) {
+        spool->merge_retry_at = spool->recent.count + spool->config.ids_merge_at / 4;
+        log_warn("spool", "merging %zu crash ids into the index failed (%s); they stay in memory, retried later", n, mdb_strerror(rc));
+        return;
+    }
+    pthread_rwlock_wrlock(&spool->recent_lock);
+    spool_ids_clear(&spool->recent);
+    pthread_rwlock_unlock(&spool->recent_lock);
+    spool->merge_retry_at = 0;
+    metrics_gauge_set(spool->metrics.recent_ids, 0);
+    metrics_histogram_observe(spool->metrics.merge_seconds, elapsed(&t0));
+}
+
 static void *writer_main(void *arg)
 {
     spool_t *spool = arg;
@@ -795,9 +932,16 @@ static void *writer_main(void *arg)
         batch = take_batch(spool);
         pthread_mutex_unlock(&spool->mutex);
         run_batch(spool, batch);
+        if (spool->config.buffer_ids && spool->recent.count >= spool->config.ids_merge_at &&
+            spool->recent.count >= spool->merge_retry_at)
+            recent_merge(spool);
         pthread_mutex_lock(&spool->mutex);
     }
     pthread_mutex_unlock(&spool->mutex);
+    /* a clean stop leaves every id in the index: a restart (or an older edge) finds them there.
+     * Only the server merges: another process (the CLI) does not know the ids the server holds. */
+    if (spool->config.buffer_ids && spool->recent.count != 0)
+        recent_merge(spool);
     return NULL;
 }
 

@@ -21,6 +21,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include <lmdb.h>
@@ -1248,6 +1249,91 @@ static void test_destroy_drains(void **state)
     tracker_dispose(&t);
 }
 
+/* Looks every id of 1..n up by id; deleted ones (mask bit set) must be gone. */
+static void expect_ids(fixture_t *f, unsigned n, uint32_t deleted_mask)
+{
+    char id[SPOOL_CRASH_ID_MAX + 1];
+    spool_record_t rec;
+    for (unsigned i = 1; i <= n; ++i) {
+        id_of(id, i);
+        int want = (deleted_mask >> i) & 1 ? SPOOL_NOT_FOUND : 0;
+        assert_int_equal(spool_get(f->spool, id, 0, &rec), want);
+        if (want == 0)
+            assert_string_equal(rec.crash_id, id);
+    }
+}
+
+/* New ids wait in memory and reach the index in merges: lookups and duplicates work throughout. */
+static void test_buffered_ids_merge(void **state)
+{
+    fixture_t *f = *state;
+    spool_job_t job;
+
+    f->config.ids_merge_at = 4;
+    open_spool(f);
+    for (unsigned i = 1; i <= 10; ++i) {
+        assert_int_equal(put(f, i, 10, NULL), 0);
+        expect_ids(f, i, 0);
+    }
+    /* a duplicate is refused whether its id was merged (1) or is still in memory (10) */
+    assert_int_equal(put(f, 1, 10, NULL), SPOOL_DUPLICATE);
+    assert_int_equal(put(f, 10, 10, NULL), SPOOL_DUPLICATE);
+    /* records leave the main table from the index and from memory */
+    spool_job_init_delete(&job, 2, NULL, NULL);
+    assert_int_equal(spool_submit_wait(f->spool, &job), 0);
+    spool_job_init_delete(&job, 10, NULL, NULL);
+    assert_int_equal(spool_submit_wait(f->spool, &job), 0);
+    expect_ids(f, 10, (1u << 2) | (1u << 10));
+    /* a removed id may come again */
+    assert_int_equal(put(f, 10, 10, NULL), 0);
+    reopen_spool(f);
+    expect_ids(f, 10, 1u << 2);
+    /* the index alone knows them after a clean stop: a direct writer (the CLI) sees them too */
+    f->config.buffer_ids = 0;
+    reopen_spool(f);
+    expect_ids(f, 10, 1u << 2);
+    assert_int_equal(put(f, 3, 10, NULL), SPOOL_DUPLICATE);
+    assert_int_equal(put(f, 11, 10, NULL), 0);
+    expect_ids(f, 11, 1u << 2);
+}
+
+/* A server killed before merging: its ids are rebuilt from the records at the next open. */
+static void test_buffered_ids_after_kill(void **state)
+{
+    fixture_t *f = *state;
+    int status;
+
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* the child stores 5 crashes and dies without closing anything */
+        if (spool_create(&f->config, &f->spool) != 0)
+            _exit(2);
+        for (unsigned i = 1; i <= 5; ++i) {
+            char id[SPOOL_CRASH_ID_MAX + 1];
+            spool_job_t job;
+            id_of(id, i);
+            spool_job_init_put(&job, id, make_blob(10, i), 10, NULL, NULL);
+            if (spool_submit_wait(f->spool, &job) != 0)
+                _exit(3);
+        }
+        _exit(0);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+    /* read-only, as the CLI opens a running server's spool */
+    f->config.readonly = 1;
+    open_spool(f);
+    expect_ids(f, 5, 0);
+    f->config.readonly = 0;
+    reopen_spool(f);
+    expect_ids(f, 5, 0);
+    assert_int_equal(put(f, 4, 10, NULL), SPOOL_DUPLICATE);
+    assert_int_equal(put(f, 6, 10, NULL), 0);
+    expect_ids(f, 6, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1270,6 +1356,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_byte_budget_busy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_jobs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_destroy_drains, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_buffered_ids_merge, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_buffered_ids_after_kill, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     metrics_reset();
