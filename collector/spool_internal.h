@@ -134,6 +134,18 @@ int spool__dead_decode(const MDB_val *val, spool__dead_t *dead);
 /* spool_writer.c */
 int spool__writer_start(spool_t *spool);
 void spool__writer_stop(spool_t *spool);
+/** Doubles the map (up to the configured maximum). @return 0, or MDB_MAP_FULL at the maximum. Writer thread. */
+int spool__grow_map(spool_t *spool);
+
+/* spool_recent.c (writer thread) */
+/** Files the id of a record the current batch adds (buffer_ids). @return 0 or ENOMEM. */
+int spool__recent_add(spool_t *spool, const char *id, size_t id_len, uint64_t seq);
+/** Forgets the id of a record the current batch removes, if it is in memory. @return 0 or ENOMEM. */
+int spool__recent_remove(spool_t *spool, const char *id, size_t id_len, uint64_t seq);
+/** The current batch did not commit: takes its changes to the set back. */
+void spool__recent_undo(spool_t *spool);
+/** Merges the set into the id index and moves the merged sequence; on failure the set stays. */
+void spool__recent_merge(spool_t *spool);
 
 /* encoding helpers */
 static inline void spool__put16(uint8_t *p, uint16_t v)

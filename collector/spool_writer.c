@@ -292,76 +292,6 @@ static int put_state(spool_t *spool, MDB_txn *txn, uint64_t seq, const spool__st
     return rc;
 }
 
-/* ---- recent crash ids (spool_ids.h) ---- */
-
-/* One change the current batch made to spool->recent. */
-typedef struct st_spool__undo_t {
-    uint64_t seq; /* the id was added with this sequence (removed: the sequence it had) */
-    int added;
-    uint8_t len;
-    char id[SPOOL_CRASH_ID_MAX];
-} undo_t;
-
-static int undo_push(spool_t *spool, int added, const char *id, size_t len, uint64_t seq)
-{
-    if (spool->undo.count == spool->undo.cap) {
-        size_t cap = spool->undo.cap != 0 ? spool->undo.cap * 2 : 64;
-        undo_t *items = realloc(spool->undo.items, cap * sizeof(*items));
-        if (items == NULL)
-            return ENOMEM;
-        spool->undo.items = items;
-        spool->undo.cap = cap;
-    }
-    undo_t *u = &spool->undo.items[spool->undo.count++];
-    u->seq = seq;
-    u->added = added;
-    u->len = (uint8_t)len;
-    memcpy(u->id, id, len);
-    return 0;
-}
-
-/* Files the id of a new record in memory (buffer_ids): the index gets it at the next merge. */
-static int recent_add(spool_t *spool, const char *id, size_t id_len, uint64_t seq)
-{
-    int rc;
-    if ((rc = undo_push(spool, 1, id, id_len, seq)) != 0)
-        return rc;
-    pthread_rwlock_wrlock(&spool->recent_lock);
-    rc = spool_ids_put(&spool->recent, id, id_len, seq) == 0 ? 0 : ENOMEM;
-    pthread_rwlock_unlock(&spool->recent_lock);
-    if (rc != 0)
-        --spool->undo.count;
-    return rc;
-}
-
-/* Forgets the id of a record that leaves the main table, if it was only in memory. */
-static int recent_remove(spool_t *spool, const char *id, size_t id_len, uint64_t seq)
-{
-    int rc;
-    if (spool_ids_get(&spool->recent, id, id_len) != seq) /* the writer is the only one that changes the set */
-        return 0;
-    if ((rc = undo_push(spool, 0, id, id_len, seq)) != 0)
-        return rc;
-    pthread_rwlock_wrlock(&spool->recent_lock);
-    spool_ids_del(&spool->recent, id, id_len);
-    pthread_rwlock_unlock(&spool->recent_lock);
-    return 0;
-}
-
-/* A batch did not commit: take its changes to the set back, newest first. */
-static void recent_undo(spool_t *spool)
-{
-    pthread_rwlock_wrlock(&spool->recent_lock);
-    while (spool->undo.count != 0) {
-        const undo_t *u = &spool->undo.items[--spool->undo.count];
-        if (u->added)
-            spool_ids_del(&spool->recent, u->id, u->len);
-        else
-            spool_ids_put(&spool->recent, u->id, u->len, u->seq); /* had room before: the table never shrinks */
-    }
-    pthread_rwlock_unlock(&spool->recent_lock);
-}
-
 /* Adds a record to the main table with a new sequence. The blob is copied by fill(arg, dst). */
 static int insert_record(spool_t *spool, MDB_txn *txn, spool__meta_t *meta, const char *id, size_t id_len, int64_t now, size_t size,
                          int (*fill)(void *arg, void *dst), void *arg, uint64_t *seq_out)
@@ -389,7 +319,7 @@ static int insert_record(spool_t *spool, MDB_txn *txn, spool__meta_t *meta, cons
         (rc = put_raw(txn, spool->dbi_due, due, sizeof(due), "", 0, 0)) != 0)
         return written(rc);
     if (spool->config.buffer_ids)
-        rc = recent_add(spool, id, id_len, seq);
+        rc = spool__recent_add(spool, id, id_len, seq);
     else
         rc = put_raw(txn, spool->dbi_ids, id, id_len, kbuf, sizeof(kbuf), MDB_NOOVERWRITE);
     if (rc != 0)
@@ -412,7 +342,7 @@ static int remove_record(spool_t *spool, MDB_txn *txn, spool__meta_t *meta, uint
     if ((rc = del_raw(txn, spool->dbi_records, kbuf, sizeof(kbuf))) != 0 ||
         (rc = del_raw(txn, spool->dbi_state, kbuf, sizeof(kbuf))) != 0 ||
         (rc = del_raw(txn, spool->dbi_due, due, sizeof(due))) != 0 ||
-        (rc = recent_remove(spool, st->id, st->id_len, seq)) != 0 || (rc = del_raw(txn, spool->dbi_ids, st->id, st->id_len)) != 0)
+        (rc = spool__recent_remove(spool, st->id, st->id_len, seq)) != 0 || (rc = del_raw(txn, spool->dbi_ids, st->id, st->id_len)) != 0)
         return written(rc);
     --meta->count;
     meta->bytes -= st->size;
@@ -674,14 +604,14 @@ Exit:
         mdb_txn_abort(txn);
     spool__txn_end(spool);
     if (rc != 0)
-        recent_undo(spool);
+        spool__recent_undo(spool);
     else
         metrics_gauge_set(spool->metrics.recent_ids, (double)spool->recent.count);
     return rc;
 }
 
 /* Doubles the map (up to the configured maximum). Returns 0, or MDB_MAP_FULL at the maximum. */
-static int grow_map(spool_t *spool)
+int spool__grow_map(spool_t *spool)
 {
     size_t cur = atomic_load(&spool->map_size), max = spool->config.map_size_max, next, now = 0;
     MDB_envinfo info;
@@ -784,7 +714,7 @@ static void run_batch(spool_t *spool, spool_job_t *batch)
     for (;;) {
         if ((rc = apply_batch(spool, batch, skip_puts, &meta, &oldest)) == 0)
             break;
-        if (rc == MDB_MAP_FULL && grow_map(spool) == 0)
+        if (rc == MDB_MAP_FULL && spool__grow_map(spool) == 0)
             continue;
         if (rc == MDB_PANIC && !reopened) {
             reopened = 1;
@@ -864,60 +794,6 @@ static spool_job_t *take_batch(spool_t *spool)
     return batch;
 }
 
-/*
- * Writes every id of the set into the index in one transaction, in key order (so the B-tree is
- * walked once instead of once per id), and moves the merged sequence up to the last record. On
- * failure the set stays and the merge is tried again once it has grown by a quarter.
- */
-static void recent_merge(spool_t *spool)
-{
-    struct timespec t0;
-    size_t n;
-    int rc = 0;
-    const spool_ids_entry_t **sorted = spool_ids_sorted(&spool->recent, &n);
-
-    if (sorted == NULL) {
-        if (n == SIZE_MAX)
-            log_warn("spool", "cannot merge %zu crash ids into the index: out of memory", spool->recent.count);
-        return;
-    }
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (int attempt = 0; attempt != 2; ++attempt) {
-        MDB_txn *txn = NULL;
-        spool__meta_t meta;
-        uint8_t v[8];
-        if ((rc = spool__txn_begin(spool, 0, &txn)) != 0)
-            break;
-        if ((rc = spool__meta_get(spool, txn, &meta)) == 0) {
-            for (size_t i = 0; i != n && rc == 0; ++i) {
-                spool__put64be(v, sorted[i]->seq);
-                rc = put_raw(txn, spool->dbi_ids, sorted[i]->id, sorted[i]->len, v, sizeof(v), 0);
-            }
-        }
-        if (rc == 0 && (rc = spool__merged_put(spool, txn, meta.next_seq - 1)) == 0) {
-            rc = mdb_txn_commit(txn);
-            txn = NULL;
-        }
-        if (txn != NULL)
-            mdb_txn_abort(txn);
-        spool__txn_end(spool);
-        if (!(rc == MDB_MAP_FULL && attempt == 0 && grow_map(spool) == 0))
-            break;
-    }
-    free(sorted);
-    if (rc != 0) {
-        spool->merge_retry_at = spool->recent.count + spool->config.ids_merge_at / 4;
-        log_warn("spool", "merging %zu crash ids into the index failed (%s); they stay in memory, retried later", n, mdb_strerror(rc));
-        return;
-    }
-    pthread_rwlock_wrlock(&spool->recent_lock);
-    spool_ids_clear(&spool->recent);
-    pthread_rwlock_unlock(&spool->recent_lock);
-    spool->merge_retry_at = 0;
-    metrics_gauge_set(spool->metrics.recent_ids, 0);
-    metrics_histogram_observe(spool->metrics.merge_seconds, elapsed(&t0));
-}
-
 static void *writer_main(void *arg)
 {
     spool_t *spool = arg;
@@ -934,14 +810,14 @@ static void *writer_main(void *arg)
         run_batch(spool, batch);
         if (spool->config.buffer_ids && spool->recent.count >= spool->config.ids_merge_at &&
             spool->recent.count >= spool->merge_retry_at)
-            recent_merge(spool);
+            spool__recent_merge(spool);
         pthread_mutex_lock(&spool->mutex);
     }
     pthread_mutex_unlock(&spool->mutex);
     /* a clean stop leaves every id in the index: a restart (or an older edge) finds them there.
      * Only the server merges: another process (the CLI) does not know the ids the server holds. */
     if (spool->config.buffer_ids && spool->recent.count != 0)
-        recent_merge(spool);
+        spool__recent_merge(spool);
     return NULL;
 }
 
