@@ -63,6 +63,30 @@ void spool_record_dispose(spool_record_t *record)
     record->blob = NULL;
 }
 
+/*
+ * Ends a listing walk: closes the cursor and the read transaction; on failure disposes of the
+ * entries filled so far, so the caller gets none. Sets *count. @return the spool status of rc.
+ */
+static int end_listing(spool_t *spool, MDB_txn *txn, MDB_cursor *cur, int rc, void *out, size_t n, size_t entry_size,
+                       void (*dispose)(void *), size_t *count)
+{
+    if (cur != NULL)
+        mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    spool__txn_end(spool);
+    if (rc != 0) {
+        while (n != 0)
+            dispose((char *)out + --n * entry_size);
+    }
+    *count = n;
+    return spool__translate(rc);
+}
+
+static void list_dispose_record(void *entry)
+{
+    spool_record_dispose(entry);
+}
+
 int spool_due(spool_t *spool, int64_t now_ms, int64_t after_ms, uint64_t after_seq, size_t max, int flags, spool_record_t *out,
               size_t *count)
 {
@@ -107,19 +131,10 @@ int spool_due(spool_t *spool, int64_t now_ms, int64_t after_ms, uint64_t after_s
         ++n;
     }
     if (rc == MDB_NOTFOUND)
-        rc = 0;
+        rc = 0; /* the walk reached the end */
 
 Exit:
-    if (cur != NULL)
-        mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
-    spool__txn_end(spool);
-    if (rc != 0) {
-        while (n != 0)
-            spool_record_dispose(&out[--n]);
-    }
-    *count = n;
-    return spool__translate(rc);
+    return end_listing(spool, txn, cur, rc, out, n, sizeof(*out), list_dispose_record, count);
 }
 
 /* What list_table needs to know of the entries it fills: spool_record_t or spool_dead_t. */
@@ -169,29 +184,15 @@ static int list_table(spool_t *spool, MDB_dbi dbi, const list_kind_t *kind, uint
         ++n;
     }
     if (rc == MDB_NOTFOUND)
-        rc = 0;
+        rc = 0; /* the walk reached the end */
 
 Exit:
-    if (cur != NULL)
-        mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
-    spool__txn_end(spool);
-    if (rc != 0) {
-        while (n != 0)
-            kind->dispose((char *)out + --n * kind->entry_size);
-    }
-    *count = n;
-    return spool__translate(rc);
+    return end_listing(spool, txn, cur, rc, out, n, kind->entry_size, kind->dispose, count);
 }
 
 static int list_fill_record(spool_t *spool, MDB_txn *txn, uint64_t seq, const MDB_val *val, void *entry)
 {
     return fill_record(spool, txn, seq, val, 0, entry);
-}
-
-static void list_dispose_record(void *entry)
-{
-    spool_record_dispose(entry);
 }
 
 int spool_list(spool_t *spool, uint64_t after_seq, size_t max, spool_record_t *out, size_t *count)
