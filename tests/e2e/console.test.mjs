@@ -170,7 +170,7 @@ test('console', async (t) => {
   await t.test('disable the mirror: it leaves the choices', async () => {
     await page.click(`button[aria-label="Disable ${MIRROR}"]`);
     await waitFor('the disabled state', async () => (await row(MIRROR).textContent()).includes('disabled'));
-    assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Enable');
+    await waitFor('focus on Enable', async () => (await page.evaluate(() => document.activeElement.textContent)) === 'Enable');
     const counts = await redirectTargets(30);
     assert.equal(counts[MIRROR] || 0, 0, JSON.stringify(counts));
     await shot('mirrors');
@@ -295,7 +295,8 @@ test('console', async (t) => {
     await page.click('button[aria-label="Delete alias firefox-latest"]');
     await page.click('#confirm-ok');
     await chip.waitFor({state: 'detached'});
-    assert.equal(await page.evaluate(() => document.activeElement.getAttribute('aria-label')), 'Add alias for Firefox-139.0');
+    await waitFor('focus on Add alias', async () =>
+      (await page.evaluate(() => document.activeElement.getAttribute('aria-label'))) === 'Add alias for Firefox-139.0');
     assert.equal(await status('product=firefox-latest'), 404);
     // put it back through the Add alias dialog
     await page.keyboard.press('Enter');
@@ -332,7 +333,9 @@ test('console', async (t) => {
     assert.equal(await page.locator('#deadletters img, #deadletters script').count(), 0);
 
     await page.click(`button[aria-label="Show ${id}"]`);
-    assert.ok(await page.locator('#deadletter-dialog').evaluate((d) => d.open));
+    // the dialog opens once the dead letter has been fetched
+    await waitFor('the dead-letter dialog', async () => page.locator('#deadletter-dialog').evaluate((d) => d.open));
+    await page.locator('#deadletter-body pre').waitFor();
     const raw = await page.textContent('#deadletter-body pre');
     assert.ok(raw.includes('<script>window.__xss=3</script>'), raw);
     assert.equal(await page.locator('#deadletter-body script').count(), 0);
