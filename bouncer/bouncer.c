@@ -107,17 +107,12 @@ static void settings_swap(bouncer_t *b, bouncer_settings_t *next)
 
 /* ---- catalog store, seed, rules ---- */
 
-static int read_file(const char *path, char **out, size_t *len, size_t max)
+int bouncer__read_stream(FILE *fp, char **out, size_t *len, size_t max)
 {
-    FILE *fp = NULL;
     char *buf = NULL;
     size_t cap = 0, n = 0;
     int ret;
 
-    if ((fp = fopen(path, "rb")) == NULL) {
-        ret = -errno;
-        goto Exit;
-    }
     for (;;) {
         if (n == cap) {
             size_t ncap = cap == 0 ? 65536 : cap * 2;
@@ -153,8 +148,16 @@ static int read_file(const char *path, char **out, size_t *len, size_t max)
     ret = 0;
 Exit:
     free(buf);
-    if (fp != NULL)
-        fclose(fp);
+    return ret;
+}
+
+static int read_file(const char *path, char **out, size_t *len, size_t max)
+{
+    FILE *fp = fopen(path, "rb");
+    if (fp == NULL)
+        return -errno;
+    int ret = bouncer__read_stream(fp, out, len, max);
+    fclose(fp);
     return ret;
 }
 

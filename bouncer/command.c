@@ -28,36 +28,6 @@ static int usage(FILE *err)
     return 2;
 }
 
-static int read_stream(FILE *fp, char **out, size_t *len)
-{
-    char *buf = NULL;
-    size_t cap = 0, n = 0;
-    int ret = -1;
-    for (;;) {
-        if (n == cap) {
-            char *nbuf;
-            cap = cap == 0 ? 65536 : cap * 2;
-            if (cap > IMPORT_MAX + 1 || (nbuf = realloc(buf, cap + 1)) == NULL)
-                goto Exit;
-            buf = nbuf;
-        }
-        size_t got = fread(buf + n, 1, cap - n, fp);
-        n += got;
-        if (got == 0)
-            break;
-    }
-    if (ferror(fp) || n > IMPORT_MAX)
-        goto Exit;
-    buf[n] = '\0';
-    *out = buf;
-    *len = n;
-    buf = NULL;
-    ret = 0;
-Exit:
-    free(buf);
-    return ret;
-}
-
 static int do_export(store_t *store, const char *file, FILE *out, FILE *err)
 {
     catalog_t *cat = NULL;
@@ -105,7 +75,7 @@ static int do_import(store_t *store, const char *file, FILE *err)
     int ret = 1, rc;
 
     if (strcmp(file, "-") == 0) {
-        if (read_stream(stdin, &json, &len) != 0) {
+        if (bouncer__read_stream(stdin, &json, &len, IMPORT_MAX) != 0) {
             fprintf(err, "edge: cannot read standard input (or larger than 256 MiB)\n");
             goto Exit;
         }

@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "bouncer/bouncer.h"
 #include "bouncer/config.h"
 #include "bouncer/geo.h"
@@ -125,6 +126,8 @@ void bouncer__settings_destroy(bouncer_settings_t *s);
 
 /** Reads a whole file (at most 256 MiB) into a NUL-terminated malloc'd buffer. @return 0 or -errno. */
 int bouncer__read_file(const char *path, char **out, size_t *len);
+/** The same for an open stream (standard input), at most max bytes. @return 0, -EFBIG, -ENOMEM or -EIO. */
+int bouncer__read_stream(FILE *fp, char **out, size_t *len, size_t max);
 
 /** Opens <data_dir>/catalog, seeding it from config->seed_catalog when it holds no product/mirror. */
 int bouncer__store_open(const bouncer_config_t *config, const char *data_dir, store_t **out, conf_error_t *err);
