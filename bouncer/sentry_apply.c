@@ -20,21 +20,6 @@
 
 #define COMPONENT "sentry"
 
-static entry_t *find_entry(entry_t *entries, size_t n, uint64_t key)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (entries[mid].key == key)
-            return entries + mid;
-        if (entries[mid].key < key)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
-}
-
 void sentry__free_entries(entry_t *entries, size_t n)
 {
     for (size_t i = 0; i != n; ++i)
@@ -64,7 +49,7 @@ int sentry__apply_round(sentry_t *s, round_t *r, int64_t start, uint64_t start_m
     /* observe (pairs are sorted by key) */
     for (size_t i = 0; i != r->num_pairs; ++i) {
         pair_t *p = r->pairs + i;
-        const entry_t *old = find_entry(s->entries, s->num_entries, p->key);
+        const entry_t *old = sentry__find_key(s->entries, s->num_entries, sizeof(*s->entries), p->key);
         if (old != NULL && old->track.state == p->persisted)
             p->before = old->track;
         else

@@ -18,6 +18,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include "edge/metrics.h"
 #include "bouncer/sentry.h"
 #include "bouncer/sentry_classify.h"
@@ -190,5 +191,26 @@ int sentry__publish_status(sentry_t *s, round_t *r, const entry_t *entries, cons
 /** Records whether a round was skipped (why: "canary", "quorum"; NULL: applied); detail is logged once per episode. */
 void sentry__note_guard(sentry_t *s, const char *why, const char *detail);
 void sentry__free_mstatus(mstatus_t *ms, size_t n);
+
+/**
+ * Binary search of an array sorted by a leading uint64_t key (entry_t, pair_t): both are looked up
+ * by (mirror id << 32 | location id). @return the element, or NULL.
+ */
+static inline void *sentry__find_key(void *base, size_t n, size_t size, uint64_t key)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        uint64_t k;
+        memcpy(&k, (char *)base + mid * size, sizeof(k));
+        if (k == key)
+            return (char *)base + mid * size;
+        if (k < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
 
 #endif

@@ -13,21 +13,6 @@
 
 #include "bouncer/sentry_internal.h"
 
-static pair_t *find_pair(pair_t *pairs, size_t n, uint64_t key)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (pairs[mid].key == key)
-            return pairs + mid;
-        if (pairs[mid].key < key)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
-}
-
 void sentry__round_dispose(round_t *r)
 {
     for (size_t i = 0; i != r->num_mirrors; ++i)
@@ -163,7 +148,7 @@ int sentry__apply_persisted(round_t *r)
         const catalog_mirror_t *mk = &mkey, *const *m = bsearch(&mk, ms, cat->num_mirrors, sizeof(*ms), cmp_mirror_ptr);
         const catalog_location_t *lk = &lkey, *const *l = bsearch(&lk, ls, cat->num_locations, sizeof(*ls), cmp_location_ptr);
         pair_t *p;
-        if (m == NULL || l == NULL || (p = find_pair(r->pairs, r->num_pairs, (uint64_t)(*m)->id << 32 | (*l)->id)) == NULL)
+        if (m == NULL || l == NULL || (p = sentry__find_key(r->pairs, r->num_pairs, sizeof(*r->pairs), (uint64_t)(*m)->id << 32 | (*l)->id)) == NULL)
             continue;
         p->persisted = rec->state;
     }
