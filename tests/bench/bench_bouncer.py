@@ -393,10 +393,7 @@ def main():
                     e.cleanup()
         if nginx is not None:
             nginx.stop()
-        if args.keep:
-            print("kept " + tmp)
-        else:
-            benchlib.rm_tree(tmp)
+        benchlib.finish(tmp, args.keep)
     sys.exit(status)
 
 

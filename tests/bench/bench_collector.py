@@ -263,14 +263,7 @@ def main():
         print("NOT MEASURED: %s" % e)
         status = 2
     finally:
-        if edge is not None:
-            if edge.proc is not None and edge.proc.poll() is not None:
-                print("edge exited (%s); log tail:\n%s" % (edge.proc.returncode, benchlib.tail_log(edge)))
-            edge.cleanup()
-        if args.keep:
-            print("kept " + tmp)
-        else:
-            benchlib.rm_tree(tmp)
+        benchlib.finish(tmp, args.keep, [edge])
     sys.exit(status)
 
 

@@ -217,15 +217,7 @@ def main():
         print("NOT MEASURED: %s" % e)
         status = 2
     finally:
-        for e in (a, up):
-            if e is not None:
-                if e.proc is not None and e.proc.poll() is not None:
-                    print("edge exited (%s); log tail:\n%s" % (e.proc.returncode, benchlib.tail_log(e)))
-                e.cleanup()
-        if args.keep:
-            print("kept " + tmp)
-        else:
-            benchlib.rm_tree(tmp)
+        benchlib.finish(tmp, args.keep, [a, up])
     sys.exit(status)
 
 

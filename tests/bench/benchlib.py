@@ -280,6 +280,21 @@ def rm_tree(path):
     shutil.rmtree(path, ignore_errors=True)
 
 
+def finish(tmp, keep, edges=()):
+    """End of a benchmark: shows the log tail of any edge that exited on its own, stops the edges
+    and removes the temporary directory (unless --keep)."""
+    for e in edges:
+        if e is None:
+            continue
+        if e.proc is not None and e.proc.poll() is not None:
+            print("edge exited (%s); log tail:\n%s" % (e.proc.returncode, tail_log(e)))
+        e.cleanup()
+    if keep:
+        print("kept " + tmp)
+    else:
+        rm_tree(tmp)
+
+
 # ---------------------------------------------------------------------------------------------
 # disk
 
