@@ -64,6 +64,15 @@ def start(catalog=None, extra="", trusted=True, geoip=None, yaml=None):
     return e
 
 
+def stop_clean(e):
+    """Stops e and removes its directory; its log must hold no sanitizer report about the bouncer."""
+    e.stop()
+    log = e.read_log()
+    e.cleanup()
+    assert "ERROR: AddressSanitizer" not in log and "runtime error" not in log, log[-3000:]
+    assert "LeakSanitizer" not in log or "/bouncer/" not in log.split("LeakSanitizer", 1)[1], log[-3000:]
+
+
 def edgetest_base():
     return ("server:\n  threads: 2\n  listen: [\"127.0.0.1:{port}\"]\n  shutdown_timeout: 10s\n"
             "admin:\n  listen: \"127.0.0.1:{admin_port}\"\n  htpasswd: htpasswd\nstorage:\n  data_dir: data\n")
