@@ -13,7 +13,7 @@ import time
 import edgetest
 from edgetest import Edge, metric_sum
 from collectortest import (COLLECTOR_YAML, assert_clean_exit, crash_id, post, raw_http, simple_crash, spool_cmd,
-                           stored_raw_crash)
+                           stored_raw_crash, submit)
 
 
 def with_edge(extra=COLLECTOR_YAML, **kwargs):
@@ -28,16 +28,6 @@ def with_edge(extra=COLLECTOR_YAML, **kwargs):
         run.__name__ = fn.__name__
         return run
     return wrap
-
-
-def submit(e, n, **fields):
-    ids = []
-    for _ in range(n):
-        ct, body = simple_crash(**fields)
-        status, _, answer = post(e, body, ct)
-        assert status == 200, answer
-        ids.append(crash_id(answer))
-    return ids
 
 
 def admin_json(e, method, path, status=200):

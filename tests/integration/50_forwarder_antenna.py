@@ -6,8 +6,8 @@ import signal
 
 import edgetest
 from edgetest import Edge, metric_sum
-from collectortest import COLLECTOR_YAML, assert_clean_exit, stored_raw_crash
-from forwardertest import forwarding_yaml, heartbeat, spool_status, submit, wait_for
+from collectortest import COLLECTOR_YAML, assert_clean_exit, stored_raw_crash, submit
+from forwardertest import forwarding_yaml, heartbeat, spool_status, wait_for
 
 TOKEN = "upstream-token-0123456789"
 

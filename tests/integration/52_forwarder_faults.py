@@ -11,8 +11,8 @@ import time
 
 import edgetest
 from edgetest import Edge, metric_sum
-from collectortest import assert_clean_exit, crash_id, post, simple_crash
-from forwardertest import Sink, forwarding_yaml, heartbeat, spool_status, submit, wait_for
+from collectortest import assert_clean_exit, crash_id, post, simple_crash, submit
+from forwardertest import Sink, forwarding_yaml, heartbeat, spool_status, wait_for
 
 FAST = "    backoff_initial: 50ms\n    backoff_max: 200ms\n    poll_interval: 50ms\n"
 

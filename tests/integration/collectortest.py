@@ -58,6 +58,17 @@ def crash_id(body):
     return m.group(1).decode()
 
 
+def submit(e, n, **fields):
+    """Posts n simple crashes; each must be acknowledged. Returns their crash ids."""
+    ids = []
+    for _ in range(n):
+        ct, body = simple_crash(**fields)
+        status, _, answer = post(e, body, ct)
+        assert status == 200, answer
+        ids.append(crash_id(answer))
+    return ids
+
+
 def raw_http(port, data, timeout=20):
     """Sends raw bytes, reads until the server closes or the timeout; returns (status, headers, body)."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:

@@ -14,7 +14,7 @@ import threading
 import time
 
 import edgetest
-from collectortest import COLLECTOR_YAML, crash_id, post, simple_crash
+from collectortest import COLLECTOR_YAML
 
 UUID_RE = re.compile(rb'name="uuid"\r\n\r\n([a-f0-9-]{36})\r\n|"uuid": ?"([a-f0-9-]{36})"')
 
@@ -27,16 +27,6 @@ def wait_for(predicate, timeout=30, step=0.1, what="condition"):
             return value
         time.sleep(step)
     raise AssertionError("timed out waiting for " + what)
-
-
-def submit(e, n, **fields):
-    ids = []
-    for _ in range(n):
-        ct, body = simple_crash(**fields)
-        status, _, answer = post(e, body, ct)
-        assert status == 200, answer
-        ids.append(crash_id(answer))
-    return ids
 
 
 def spool_status(e):
