@@ -192,11 +192,25 @@ static int mirrors_list(h2o_req_t *req, bouncer_t *b)
     return send_json(req, 200, "OK", json_pack("{soso}", "mirrors", list, "health_check", sentry_json(b)));
 }
 
-static int mirror_show(h2o_req_t *req, bouncer_t *b, const char *name, int status, const char *reason)
+/*
+ * The catalog an answer is rendered from: after a write, the one its republish loaded (loading it a
+ * second time would double the cost of every write on a big catalog), else a fresh load.
+ * @return the catalog (release it with bouncer__catalog_release), or NULL with *rc set.
+ */
+static catalog_t *answer_catalog(bouncer_t *b, int after_write, int *rc)
 {
     catalog_t *cat = NULL;
-    int rc = store_load(b->store, &cat);
-    if (rc != 0)
+    if (after_write)
+        bouncer__after_admin_write(b, &cat);
+    *rc = cat == NULL ? store_load(b->store, &cat) : 0;
+    return cat;
+}
+
+static int mirror_show(h2o_req_t *req, bouncer_t *b, const char *name, int after_write, int status, const char *reason)
+{
+    int rc;
+    catalog_t *cat = answer_catalog(b, after_write, &rc);
+    if (cat == NULL)
         return send_store_error(req, rc, NULL, "catalog");
     const catalog_mirror_t *m = catalog_find_mirror(cat, name);
     if (m == NULL) {
@@ -252,8 +266,7 @@ static int mirror_add(h2o_req_t *req, bouncer_t *b)
         ret = send_store_error(req, rc, &cerr, "mirror");
         goto Exit;
     }
-    bouncer__after_admin_write(b, NULL);
-    ret = mirror_show(req, b, name, 201, "Created");
+    ret = mirror_show(req, b, name, 1, 201, "Created");
 Exit:
     free(name);
     json_decref(root);
@@ -265,12 +278,11 @@ static int mirror_item(h2o_req_t *req, bouncer_t *b, const char *name)
     catalog_error_t cerr;
     int rc;
     if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")))
-        return mirror_show(req, b, name, 200, "OK");
+        return mirror_show(req, b, name, 0, 200, "OK");
     if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("PATCH"))) {
         if ((rc = store_mirror_patch(b->store, name, req->entity.base != NULL ? req->entity.base : "", req->entity.len, &cerr)) != 0)
             return send_store_error(req, rc, &cerr, "mirror");
-        bouncer__after_admin_write(b, NULL);
-        return mirror_show(req, b, name, 200, "OK");
+        return mirror_show(req, b, name, 1, 200, "OK");
     }
     if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("DELETE"))) {
         if ((rc = store_mirror_delete(b->store, name)) != 0)
@@ -306,11 +318,10 @@ static int rules(h2o_req_t *req, bouncer_t *b, int put)
         catalog_rules_free(list, n);
         if (rc != 0)
             return send_store_error(req, rc, &cerr, "rules");
-        bouncer__after_admin_write(b, NULL);
     }
-    catalog_t *cat = NULL;
     char *text = NULL;
-    if ((rc = store_load(b->store, &cat)) != 0)
+    catalog_t *cat = answer_catalog(b, put, &rc);
+    if (cat == NULL)
         return send_store_error(req, rc, NULL, "catalog");
     rc = catalog_rules_to_json(cat->rules, cat->num_rules, &text);
     bouncer__catalog_release(cat);
@@ -446,8 +457,7 @@ static int product_patch(h2o_req_t *req, bouncer_t *b, const char *name)
         return send_error(req, 400, "Bad Request", ssl_only == -2 ? "$.ssl_only: must be true or false" : "$.active: must be true or false");
     if ((rc = store_product_patch(b->store, name, ssl_only, active)) != 0)
         return send_store_error(req, rc, NULL, "product");
-    bouncer__after_admin_write(b, NULL);
-    if ((rc = store_load(b->store, &cat)) != 0)
+    if ((cat = answer_catalog(b, 1, &rc)) == NULL)
         return send_store_error(req, rc, NULL, "catalog");
     const catalog_product_t *p = catalog_find_product(cat, name);
     ret = p != NULL ? send_json(req, 200, "OK", product_json(cat, p)) : send_store_error(req, STORE_NO_PRODUCT, NULL, "product");
@@ -490,8 +500,7 @@ static int alias_set(h2o_req_t *req, bouncer_t *b)
         ret = send_store_error(req, rc, NULL, "alias");
         goto Exit;
     }
-    bouncer__after_admin_write(b, NULL);
-    if ((rc = store_load(b->store, &cat)) != 0) {
+    if ((cat = answer_catalog(b, 1, &rc)) == NULL) {
         ret = send_store_error(req, rc, NULL, "catalog");
         goto Exit;
     }
