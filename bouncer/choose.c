@@ -14,15 +14,18 @@
 #include "bouncer/internal.h"
 
 /* The tier a mirror serves this client in, or MIRROR_TIER_NONE when it may not serve it. */
-static mirror_tier_t tier_of(const snapshot_mirror_t *m, uint16_t country, uint8_t continent)
+static mirror_tier_t tier_of(const snapshot_t *snap, uint32_t mirror, uint16_t country, uint8_t continent)
 {
-    if (m->num_countries == 0 && m->continents == 0)
+    const snapshot_mirror_geo_t *g = snap->mirror_geo + mirror;
+    if (g->num_countries == 0 && g->continents == 0)
         return MIRROR_TIER_ANY;
-    if (country != 0)
+    if (country != 0 && g->num_countries != 0) {
+        const snapshot_mirror_t *m = snap->mirrors + mirror;
         for (uint32_t i = 0; i != m->num_countries; ++i)
             if (m->countries[i] == country)
                 return MIRROR_TIER_COUNTRY;
-    if ((m->continents & continent) != 0)
+    }
+    if ((g->continents & continent) != 0)
         return MIRROR_TIER_CONTINENT;
     return MIRROR_TIER_NONE;
 }
@@ -35,20 +38,24 @@ int mirror_choose(const snapshot_t *snap, uint32_t location, int https, const mi
     uint32_t n = https ? loc->num_https : loc->num_http;
     uint16_t country = 0;
     uint8_t continent = 0;
-    uint64_t sums[2][4] = {{0}}; /* [unhealthy][tier] */
+    uint64_t sums[2][4] = {{0}};     /* [unhealthy][tier] */
+    uint8_t bucket[CATALOG_MIRRORS_MAX]; /* per candidate: unhealthy << 2 | tier, so that the walk reads no mirror twice */
 
     memset(out, 0, sizeof(*out));
     if (client != NULL) {
-        if (client->country != NULL)
+        if (client->country != NULL && client->country[0] != '\0')
             country = bouncer__country_pack(client->country, strlen(client->country));
-        if (client->continent != NULL)
+        if (client->continent != NULL && client->continent[0] != '\0')
             continent = bouncer__continent_bit(client->continent, strlen(client->continent));
     }
 
     /* weights per health class and tier */
     for (uint32_t i = 0; i != n; ++i) {
-        const snapshot_mirror_t *m = snap->mirrors + SNAPSHOT_CAND_INDEX(cands[i]);
-        sums[(cands[i] & SNAPSHOT_CAND_UNHEALTHY) != 0][tier_of(m, country, continent)] += m->weight;
+        uint32_t mirror = SNAPSHOT_CAND_INDEX(cands[i]);
+        int unhealthy = (cands[i] & SNAPSHOT_CAND_UNHEALTHY) != 0;
+        mirror_tier_t t = tier_of(snap, mirror, country, continent);
+        bucket[i] = (uint8_t)(unhealthy << 2 | t);
+        sums[unhealthy][t] += snap->mirror_geo[mirror].weight;
     }
 
     /* healthy first, then (if allowed) present-but-unhealthy; nearest tier with weight */
@@ -73,11 +80,13 @@ int mirror_choose(const snapshot_t *snap, uint32_t location, int https, const mi
     uint64_t target = (uint64_t)(random * (double)total);
     if (target >= total)
         target = total - 1;
+    uint8_t want = (uint8_t)(cls << 2 | tier);
     for (uint32_t i = 0; i != n; ++i) {
-        const snapshot_mirror_t *m = snap->mirrors + SNAPSHOT_CAND_INDEX(cands[i]);
-        if (((cands[i] & SNAPSHOT_CAND_UNHEALTHY) != 0) != cls || tier_of(m, country, continent) != tier || m->weight == 0)
+        if (bucket[i] != want)
             continue;
-        if (target < m->weight) {
+        uint32_t weight = snap->mirror_geo[SNAPSHOT_CAND_INDEX(cands[i])].weight;
+        if (target < weight) {
+            const snapshot_mirror_t *m = snap->mirrors + SNAPSHOT_CAND_INDEX(cands[i]);
             out->mirror = SNAPSHOT_CAND_INDEX(cands[i]);
             out->name = m->name.ptr;
             out->name_len = m->name.len;
@@ -87,7 +96,7 @@ int mirror_choose(const snapshot_t *snap, uint32_t location, int https, const mi
             out->healthy = cls == 0;
             return 0;
         }
-        target -= m->weight;
+        target -= weight;
     }
     return -ENOENT; /* not reached: the sums match the walk */
 }

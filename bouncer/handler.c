@@ -11,9 +11,11 @@
  * outlive the call (Location, mirror name, body) is copied into the request's pool: the snapshot
  * and the settings are released before h2o sends the answer.
  *
- * Metric series whose labels come from the catalog (product, os, mirror) are found through a
- * small per-thread cache, so the steady state takes no lock; only the first request of a thread
- * for a new series registers it. Labels are the catalog's names or "unknown", never request text.
+ * Metric series whose labels come from the catalog (product, os, mirror) are found through two
+ * per-thread caches, so the steady state takes no lock; only the first request of a thread for a
+ * new series registers it. The first is keyed by the snapshot's string pointers (no hashing of
+ * text; emptied when a new snapshot arrives), the second by the label text. Labels are the
+ * catalog's names or "unknown", never request text.
  *
  * Caching: a redirect or print answer carries `Cache-Control: max-age=N`, made `private` when
  * the answer can depend on the client's address (GeoIP configured and the catalog has
@@ -35,6 +37,7 @@
 
 #define XFF_LINES_MAX 64
 #define COUNTER_CACHE_SIZE 4096 /* power of two; per worker thread */
+#define POINTER_CACHE_SIZE 1024 /* power of two; per worker thread */
 /* product/os/status series one worker registers before the rest count as product="other": keeps
  * /metrics and the registry bounded with 50,000-product catalogs, and every series in the cache */
 #define PRODUCT_SERIES_MAX 1024
@@ -47,6 +50,14 @@ typedef struct st_counter_slot_t {
     char key[COUNTER_KEY_MAX];
 } counter_slot_t;
 
+/* A series found by the identity of its label strings, valid for one snapshot version. */
+typedef struct st_pointer_slot_t {
+    const char *a, *b;
+    int n;
+    char kind;
+    metrics_counter_t *counter; /* NULL: empty */
+} pointer_slot_t;
+
 typedef struct st_bouncer_worker_t {
     struct st_bouncer_worker_t *next;
     snapshot_reader_t *reader;
@@ -57,6 +68,7 @@ typedef struct st_bouncer_worker_t {
     int has_rules;
     unsigned product_series; /* 'r' series this thread registered */
     counter_slot_t cache[COUNTER_CACHE_SIZE];
+    pointer_slot_t pointer_cache[POINTER_CACHE_SIZE];
 } worker_t;
 
 typedef struct st_redirect_handler_t {
@@ -158,6 +170,19 @@ static metrics_counter_t *cached_counter(worker_t *w, char kind, const char *a, 
     return c;
 }
 
+/* cached_counter() for labels that are string constants or owned by the snapshot the thread holds. */
+static metrics_counter_t *pointer_counter(worker_t *w, char kind, const char *a, size_t alen, const char *b, size_t blen, int n)
+{
+    uintptr_t h = ((uintptr_t)a * 0x9e3779b97f4a7c15ull) ^ ((uintptr_t)b * 0xc2b2ae3d27d4eb4full) ^ (uintptr_t)n ^ (uintptr_t)kind;
+    pointer_slot_t *slot = &w->pointer_cache[(h >> 20) & (POINTER_CACHE_SIZE - 1)];
+    if (slot->counter != NULL && slot->a == a && slot->b == b && slot->n == n && slot->kind == kind)
+        return slot->counter;
+    metrics_counter_t *c = cached_counter(w, kind, a, alen, b, blen, n);
+    if (c != NULL)
+        *slot = (pointer_slot_t){a, b, n, kind, c};
+    return c;
+}
+
 /* Recomputes the per-snapshot flags when a new snapshot was published. */
 static void update_flags(worker_t *w, const snapshot_t *snap)
 {
@@ -168,6 +193,7 @@ static void update_flags(worker_t *w, const snapshot_t *snap)
         if (snap->mirrors[i].enabled && (snap->mirrors[i].continents != 0 || snap->mirrors[i].num_countries != 0))
             w->geo_restricted = 1;
     w->has_rules = snap->num_rules != 0;
+    memset(w->pointer_cache, 0, sizeof(w->pointer_cache)); /* the old snapshot's strings may be freed and reused */
     w->flags_version = snap->version;
 }
 
@@ -326,10 +352,10 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     size_t product_len = out.product != NULL && out.outcome != RESOLVE_LANDING ? out.product_len : strlen(product);
     const char *os = out.os != NULL ? out.os : out.outcome == RESOLVE_LANDING ? "none" : "unknown";
     size_t os_len = out.os != NULL ? out.os_len : strlen(os);
-    metrics_counter_inc(cached_counter(w, 'r', product, product_len, os, os_len, status));
+    metrics_counter_inc(pointer_counter(w, 'r', product, product_len, os, os_len, status));
     if (out.mirror != NULL) {
         const char *tier = mirror_tier_name(out.tier);
-        metrics_counter_inc(cached_counter(w, 'm', out.mirror, out.mirror_len, tier, strlen(tier), out.mirror_healthy));
+        metrics_counter_inc(pointer_counter(w, 'm', out.mirror, out.mirror_len, tier, strlen(tier), out.mirror_healthy));
     }
 
 Exit:

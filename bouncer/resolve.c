@@ -444,8 +444,7 @@ int resolve_request(const snapshot_t *snap, const resolve_input_t *in, resolve_o
     }
 
     /* 6. alias, os, product, language, location */
-    uint32_t a = product_len <= CATALOG_NAME_MAX ? snapshot__find_alias(snap, product, product_len) : UINT32_MAX;
-    uint32_t osi = os_len <= CATALOG_OS_MAX ? snapshot__find_os(snap, os, os_len) : UINT32_MAX;
+    uint32_t osi = snapshot__find_os(snap, os, os_len);
     if (osi == UINT32_MAX) {
         out->outcome = RESOLVE_NOT_FOUND;
         out->reason = RESOLVE_REASON_UNKNOWN_OS;
@@ -453,13 +452,11 @@ int resolve_request(const snapshot_t *snap, const resolve_input_t *in, resolve_o
     }
     out->os = snap->oses[osi].ptr;
     out->os_len = snap->oses[osi].len;
-    uint32_t pi;
+    uint32_t a, pi = snapshot__find_alias_or_product(snap, product, product_len, &a);
     if (a != UINT32_MAX) {
-        pi = snap->aliases[a].product;
         out->product = snap->aliases[a].alias.ptr;
         out->product_len = snap->aliases[a].alias.len;
-    } else if ((pi = product_len <= CATALOG_NAME_MAX ? snapshot__find_product(snap, product, product_len) : UINT32_MAX) !=
-               UINT32_MAX) {
+    } else if (pi != UINT32_MAX) {
         out->product = snap->products[pi].name.ptr;
         out->product_len = snap->products[pi].name.len;
     }

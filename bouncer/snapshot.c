@@ -105,14 +105,16 @@ uint8_t bouncer__continent_bit(const char *s, size_t len)
 
 /* ---- hash tables ---- */
 
+#define HASH_EMPTY UINT64_MAX
+
 static int hash_init(snapshot_t *snap, snapshot_hash_t *h, uint32_t n)
 {
     uint32_t cap = 8;
     while (cap < n * 2 + 1)
         cap *= 2;
-    if ((h->slots = arena_alloc(snap, cap * sizeof(uint32_t))) == NULL)
+    if ((h->slots = arena_alloc(snap, cap * sizeof(*h->slots))) == NULL)
         return -ENOMEM;
-    memset(h->slots, 0xff, cap * sizeof(uint32_t));
+    memset(h->slots, 0xff, cap * sizeof(*h->slots));
     h->mask = cap - 1;
     return 0;
 }
@@ -123,31 +125,42 @@ static const snapshot_str_t *key_at(const void *base, size_t stride, uint32_t i)
     return (const snapshot_str_t *)((const char *)base + stride * i);
 }
 
+/* The slot holding name, or the empty slot where it would go. */
+static uint64_t *hash_probe(const snapshot_hash_t *h, const void *base, size_t stride, const char *name, size_t len, uint32_t hash)
+{
+    for (uint32_t pos = hash & h->mask;; pos = (pos + 1) & h->mask) {
+        uint64_t slot = h->slots[pos];
+        if (slot == HASH_EMPTY)
+            return h->slots + pos;
+        if ((uint32_t)(slot >> 32) == hash) {
+            const snapshot_str_t *o = key_at(base, stride, (uint32_t)slot);
+            if (bouncer__eq_ci(o->ptr, o->len, name, len))
+                return h->slots + pos;
+        }
+    }
+}
+
 static void hash_insert(snapshot_hash_t *h, const void *base, size_t stride, uint32_t idx)
 {
     const snapshot_str_t *k = key_at(base, stride, idx);
-    uint32_t pos = bouncer__hash_ci(k->ptr, k->len) & h->mask;
-    while (h->slots[pos] != UINT32_MAX) {
-        const snapshot_str_t *o = key_at(base, stride, h->slots[pos]);
-        if (bouncer__eq_ci(o->ptr, o->len, k->ptr, k->len))
-            return; /* duplicate: the first one wins */
-        pos = (pos + 1) & h->mask;
-    }
-    h->slots[pos] = idx;
+    uint32_t hash = bouncer__hash_ci(k->ptr, k->len);
+    uint64_t *slot = hash_probe(h, base, stride, k->ptr, k->len, hash);
+    if (*slot == HASH_EMPTY) /* else a duplicate: the first one wins */
+        *slot = (uint64_t)hash << 32 | idx;
+}
+
+static uint32_t hash_find_hashed(const snapshot_hash_t *h, const void *base, size_t stride, const char *name, size_t len,
+                                 uint32_t hash)
+{
+    if (h->slots == NULL)
+        return UINT32_MAX;
+    uint64_t slot = *hash_probe(h, base, stride, name, len, hash);
+    return slot == HASH_EMPTY ? UINT32_MAX : (uint32_t)slot;
 }
 
 static uint32_t hash_find(const snapshot_hash_t *h, const void *base, size_t stride, const char *name, size_t len)
 {
-    if (h->slots == NULL)
-        return UINT32_MAX;
-    uint32_t pos = bouncer__hash_ci(name, len) & h->mask;
-    while (h->slots[pos] != UINT32_MAX) {
-        const snapshot_str_t *o = key_at(base, stride, h->slots[pos]);
-        if (bouncer__eq_ci(o->ptr, o->len, name, len))
-            return h->slots[pos];
-        pos = (pos + 1) & h->mask;
-    }
-    return UINT32_MAX;
+    return hash_find_hashed(h, base, stride, name, len, bouncer__hash_ci(name, len));
 }
 
 uint32_t snapshot__find_product(const snapshot_t *snap, const char *name, size_t len)
@@ -163,6 +176,14 @@ uint32_t snapshot__find_os(const snapshot_t *snap, const char *name, size_t len)
 uint32_t snapshot__find_alias(const snapshot_t *snap, const char *name, size_t len)
 {
     return hash_find(&snap->alias_index, snap->aliases, sizeof(*snap->aliases), name, len);
+}
+
+uint32_t snapshot__find_alias_or_product(const snapshot_t *snap, const char *name, size_t len, uint32_t *alias)
+{
+    uint32_t hash = bouncer__hash_ci(name, len);
+    if ((*alias = hash_find_hashed(&snap->alias_index, snap->aliases, sizeof(*snap->aliases), name, len, hash)) != UINT32_MAX)
+        return snap->aliases[*alias].product;
+    return hash_find_hashed(&snap->product_index, snap->products, sizeof(*snap->products), name, len, hash);
 }
 
 /* ---- candidate list interning (build time only, malloc'd scratch) ---- */
@@ -410,9 +431,9 @@ int snapshot_build(const catalog_t *cat, snapshot_t **out)
     {
         /* the language table is sized for the 16-bit limit; it is scratch and freed below */
         uint32_t cap = 1u << 17;
-        if ((langs_index.slots = malloc(cap * sizeof(uint32_t))) == NULL)
+        if ((langs_index.slots = malloc(cap * sizeof(*langs_index.slots))) == NULL)
             goto Exit;
-        memset(langs_index.slots, 0xff, cap * sizeof(uint32_t));
+        memset(langs_index.slots, 0xff, cap * sizeof(*langs_index.slots));
         langs_index.mask = cap - 1;
     }
     size_t lang_pos = 0;
@@ -505,6 +526,7 @@ int snapshot_build(const catalog_t *cat, snapshot_t **out)
     /* mirrors */
     snap->num_mirrors = (uint32_t)cat->num_mirrors;
     if ((snap->mirrors = arena_alloc(snap, (cat->num_mirrors + 1) * sizeof(*snap->mirrors))) == NULL ||
+        (snap->mirror_geo = arena_alloc(snap, (cat->num_mirrors + 1) * sizeof(*snap->mirror_geo))) == NULL ||
         hash_init(snap, &mirror_index, snap->num_mirrors) != 0)
         goto Exit;
     for (uint32_t i = 0; i != snap->num_mirrors; ++i) {
@@ -528,6 +550,7 @@ int snapshot_build(const catalog_t *cat, snapshot_t **out)
                     m->countries[m->num_countries++] = c;
             }
         }
+        snap->mirror_geo[i] = (snapshot_mirror_geo_t){m->weight, m->continents, m->num_countries};
         hash_insert(&mirror_index, snap->mirrors, sizeof(*snap->mirrors), i);
     }
 

@@ -8,7 +8,9 @@
  * added-to gauge keeps one cache-line-sized cell per shard, each thread writes only its own shard
  * (assigned at its first update), and a scrape sums the shards. A redirect updates about ten
  * series; with one shared atomic each, the cores would pass those cache lines back and forth on
- * every request. Gauge doubles are stored as bits in atomic 64-bit words (compare-and-swap to add).
+ * every request. The first SHARDS - 1 threads own their shard alone and update it with a plain
+ * load and store (no locked instruction: a scrape only reads); later threads share the last shard
+ * and update it atomically. Gauge doubles are stored as bits in 64-bit words.
  */
 #include "edge/metrics.h"
 
@@ -21,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SHARDS 8 /* threads beyond this share shards: still correct, only less private */
+#define SHARDS 8 /* the last one is shared by the threads beyond SHARDS - 1 */
 #define CACHE_LINE 64
 
 typedef enum en_metric_type_t {
@@ -97,19 +99,38 @@ static double bits_double(uint64_t b)
     return v;
 }
 
-/* This thread's shard, assigned round-robin at its first update. */
-static unsigned my_shard(void)
+typedef struct st_shard_t {
+    unsigned index;
+    int owned; /* the thread is this shard's only writer */
+} shard_t;
+
+/* This thread's shard, assigned at its first update. */
+static shard_t my_shard(void)
 {
     static _Atomic unsigned next_shard;
     static _Thread_local unsigned shard_plus_one;
-    if (shard_plus_one == 0)
-        shard_plus_one = atomic_fetch_add_explicit(&next_shard, 1, memory_order_relaxed) % SHARDS + 1;
-    return shard_plus_one - 1;
+    if (shard_plus_one == 0) {
+        unsigned n = atomic_fetch_add_explicit(&next_shard, 1, memory_order_relaxed);
+        shard_plus_one = (n < SHARDS - 1 ? n : SHARDS - 1) + 1;
+    }
+    return (shard_t){shard_plus_one - 1, shard_plus_one != SHARDS};
 }
 
-static void add_double(_Atomic uint64_t *bits, double delta)
+static void add_u64(_Atomic uint64_t *v, uint64_t n, int owned)
+{
+    if (owned)
+        atomic_store_explicit(v, atomic_load_explicit(v, memory_order_relaxed) + n, memory_order_relaxed);
+    else
+        atomic_fetch_add_explicit(v, n, memory_order_relaxed);
+}
+
+static void add_double(_Atomic uint64_t *bits, double delta, int owned)
 {
     uint64_t old = atomic_load_explicit(bits, memory_order_relaxed);
+    if (owned) {
+        atomic_store_explicit(bits, double_bits(bits_double(old) + delta), memory_order_relaxed);
+        return;
+    }
     while (!atomic_compare_exchange_weak_explicit(bits, &old, double_bits(bits_double(old) + delta), memory_order_relaxed,
                                                   memory_order_relaxed))
         ;
@@ -194,8 +215,10 @@ metrics_counter_t *metrics_counter(const char *name, const char *help, const cha
 
 void metrics_counter_add(metrics_counter_t *c, uint64_t n)
 {
-    if (c != NULL)
-        atomic_fetch_add_explicit(&c->cells[my_shard()].v, n, memory_order_relaxed);
+    if (c != NULL) {
+        shard_t shard = my_shard();
+        add_u64(&c->cells[shard.index].v, n, shard.owned);
+    }
 }
 
 uint64_t metrics_counter_value(const metrics_counter_t *c)
@@ -244,8 +267,10 @@ void metrics_gauge_set(metrics_gauge_t *g, double v)
 
 void metrics_gauge_add(metrics_gauge_t *g, double delta)
 {
-    if (g != NULL)
-        add_double(&g->added[my_shard()].v, delta);
+    if (g != NULL) {
+        shard_t shard = my_shard();
+        add_double(&g->added[shard.index].v, delta, shard.owned);
+    }
 }
 
 double metrics_gauge_value(const metrics_gauge_t *g)
@@ -318,9 +343,10 @@ void metrics_histogram_observe(metrics_histogram_t *h, double v)
     size_t i = 0;
     while (i < h->nbounds && v > h->bounds[i])
         ++i;
-    _Atomic uint64_t *shard = h->shards + my_shard() * h->stride;
-    atomic_fetch_add_explicit(&shard[i], 1, memory_order_relaxed);
-    add_double(&shard[h->nbounds + 1], v);
+    shard_t shard = my_shard();
+    _Atomic uint64_t *words = h->shards + shard.index * h->stride;
+    add_u64(&words[i], 1, shard.owned);
+    add_double(&words[h->nbounds + 1], v, shard.owned);
 }
 
 /* Bucket i (not cumulative) or, for i == nbounds + 1, the sum's bits, summed over the shards. */
