@@ -26,7 +26,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -401,6 +404,12 @@ static void *run(void *arg)
 {
     upstream_t *up = arg;
     forwarder_t *fwd = up->fwd;
+
+    /* Delivery can wait, an unacknowledged crash may be lost: when both want the CPU, the worker
+     * threads that take reports in go first. Linux gives each thread its own nice value. */
+    if (fwd->config->nice != 0 && setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), fwd->config->nice) != 0)
+        log_warn(COMPONENT, "upstream %s: cannot lower the delivery thread's priority (forwarder.nice %d): %s", up->cfg->name,
+                 fwd->config->nice, strerror(errno));
 
     while (!atomic_load(&fwd->stop)) {
         int64_t now = forwarder__now_ms(), wait;

@@ -20,7 +20,8 @@ static const char *const upstream_keys[] = {"name",       "kind",    "url",     
                                             "connect_timeout", "timeout", "concurrency", "ca_file", "insecure_skip_verify",
                                             NULL};
 static const char *const forwarder_keys[] = {"backoff_initial", "backoff_max",       "max_pending_age", "dead_letter_window",
-                                             "poll_interval",   "batch",             "circuit_threshold", NULL};
+                                             "poll_interval",   "batch",             "circuit_threshold", "nice",
+                                             NULL};
 
 static void upstream_dispose(upstream_config_t *up)
 {
@@ -229,7 +230,7 @@ Exit:
 int forwarder_config_parse(const conf_node_t *upstream, const conf_node_t *forwarder, forwarder_config_t **out, conf_error_t *err)
 {
     forwarder_config_t *c = NULL;
-    int64_t batch = 64, threshold = 5;
+    int64_t batch = 64, threshold = 5, nice = 10;
     int ret = -1;
 
     if ((c = calloc(1, sizeof(*c))) == NULL) {
@@ -254,7 +255,8 @@ int forwarder_config_parse(const conf_node_t *upstream, const conf_node_t *forwa
         conf_get_duration_ms(forwarder, "dead_letter_window", 0, 30 * 24 * 3600000ull, &c->dead_letter_window_ms, err) != 0 ||
         conf_get_duration_ms(forwarder, "poll_interval", 10, 60000, &c->poll_interval_ms, err) != 0 ||
         conf_get_int(forwarder, "batch", 1, 4096, &batch, err) != 0 ||
-        conf_get_int(forwarder, "circuit_threshold", 1, 1000, &threshold, err) != 0)
+        conf_get_int(forwarder, "circuit_threshold", 1, 1000, &threshold, err) != 0 ||
+        conf_get_int(forwarder, "nice", 0, 19, &nice, err) != 0)
         goto Exit;
     if (c->backoff_max_ms < c->backoff_initial_ms) {
         conf_fail(err, conf_get(forwarder, "backoff_max"), "must not be below backoff_initial");
@@ -262,6 +264,7 @@ int forwarder_config_parse(const conf_node_t *upstream, const conf_node_t *forwa
     }
     c->batch = (unsigned)batch;
     c->circuit_threshold = (unsigned)threshold;
+    c->nice = (int)nice;
 
     /* upstream: a mapping or a list of mappings */
     if (upstream != NULL) {

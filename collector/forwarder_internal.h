@@ -54,6 +54,7 @@ struct st_forwarder_config_t {
     uint64_t poll_interval_ms;
     unsigned batch;
     unsigned circuit_threshold;
+    int nice; /* the delivery threads' CPU niceness: intake goes first when CPU is short */
 };
 
 /** Why a delivery did not succeed (a metric label: keep the names stable). */

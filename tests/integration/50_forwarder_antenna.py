@@ -2,6 +2,7 @@
 """Forwarder, antenna kind, against a second edge as the upstream collector: the crash id survives
 the hop (the upstream's `edge spool show <id>` finds it), an upstream that is down and comes back
 gets everything, the circuit logs once per state change, and /__heartbeat__ goes 503 and back."""
+import os
 import signal
 
 import edgetest
@@ -22,11 +23,25 @@ def forwarder_edge(up, forwarder_yaml=""):
                                            forwarder_yaml))
 
 
+def thread_nice(edge, name):
+    """The nice value of the edge thread called name (field 19 of /proc/<pid>/task/<tid>/stat)."""
+    tasks = "/proc/%d/task" % edge.proc.pid
+    for tid in os.listdir(tasks):
+        with open(os.path.join(tasks, tid, "stat")) as f:
+            stat = f.read()
+        if stat[stat.index("(") + 1:stat.rindex(")")] == name:
+            return int(stat[stat.rindex(")") + 2:].split()[16])
+    raise AssertionError("no thread %s in %s" % (name, os.listdir(tasks)))
+
+
 def test_crash_id_survives_the_hop():
     up, fw = upstream_edge(), None
     try:
         up.start()
         fw = forwarder_edge(up).start()
+        # delivery yields the CPU to intake (forwarder.nice, default 10); the workers keep nice 0
+        wait_for(lambda: thread_nice(fw, "edge-fwd-0") == 10, what="the delivery thread to lower its priority")
+        assert thread_nice(fw, "edge-public-0") == 0
         ids = submit(fw, 5)
         wait_for(lambda: spool_status(fw)["count"] == 0, what="forwarding spool to drain")
         for cid in ids:

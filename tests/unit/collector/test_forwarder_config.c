@@ -47,6 +47,7 @@ static void test_defaults_no_upstream(void **state)
     assert_int_equal(c->poll_interval_ms, 200);
     assert_int_equal(c->batch, 64);
     assert_int_equal(c->circuit_threshold, 5);
+    assert_int_equal(c->nice, 10);
     forwarder_config_destroy(c);
     forwarder_config_destroy(NULL);
 }
@@ -66,7 +67,8 @@ static void test_one_antenna(void **state)
                            "  forwarder:\n"
                            "    backoff_initial: 500ms\n"
                            "    backoff_max: 1m\n"
-                           "    batch: 10\n",
+                           "    batch: 10\n"
+                           "    nice: 0\n",
                            &c, &err),
                      0);
     assert_int_equal(c->count, 1);
@@ -84,6 +86,7 @@ static void test_one_antenna(void **state)
     assert_int_equal(c->backoff_initial_ms, 500);
     assert_int_equal(c->backoff_max_ms, 60000);
     assert_int_equal(c->batch, 10);
+    assert_int_equal(c->nice, 0);
     assert_int_equal(forwarder_config__copy(c, &copy), 0);
     forwarder_config_destroy(c);
     assert_string_equal(copy->upstreams[0].token, "s3cret");
@@ -157,6 +160,8 @@ static void test_errors(void **state)
     expect_error("collector:\n  forwarder:\n    backoff_initial: 10s\n    backoff_max: 1s\n",
                  "t.yaml:4: collector.forwarder.backoff_max: must not be below backoff_initial");
     expect_error("collector:\n  upstream: []\n", "t.yaml:2: collector.upstream: expected at least one upstream");
+    expect_error("collector:\n  forwarder:\n    nice: 20\n",
+                 "t.yaml:3: collector.forwarder.nice: expected an integer between 0 and 19, got \"20\"");
 }
 
 int main(void)
