@@ -20,6 +20,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -66,6 +67,7 @@ struct st_worker_t {
     unsigned index;
     pthread_t tid;
     int started;
+    sem_t registered; /* posted once `wakeup` can receive: server_stop may message it from then on */
     h2o_context_t ctx;
     h2o_multithread_receiver_t wakeup;
     h2o_socket_t **listen_socks;
@@ -622,6 +624,7 @@ static void *worker_main(void *arg)
 
     h2o_context_init(&worker->ctx, h2o_evloop_create(), &plane->gc);
     h2o_multithread_register_receiver(worker->ctx.queue, &worker->wakeup, on_wakeup);
+    sem_post(&worker->registered);
     h2o_linklist_init_anchor(&worker->conns);
     for (size_t i = 0; i < plane->num_listeners; ++i) {
         listener_t *l = &plane->listeners[i];
@@ -677,9 +680,17 @@ static int plane_start(plane_t *plane)
         w->accept_ctxs = calloc(plane->num_listeners, sizeof(*w->accept_ctxs));
         if (w->listen_socks == NULL || w->accept_ctxs == NULL)
             return -ENOMEM;
+        if (sem_init(&w->registered, 0, 0) != 0)
+            return -errno;
         int ret = pthread_create(&w->tid, NULL, worker_main, w);
-        if (ret != 0)
+        if (ret != 0) {
+            sem_destroy(&w->registered);
             return -ret;
+        }
+        /* a SIGTERM right after start must not message a receiver the thread has not registered yet */
+        while (sem_wait(&w->registered) != 0 && errno == EINTR)
+            ;
+        sem_destroy(&w->registered);
         w->started = 1;
         char thread_name[32]; /* what top -H and perf show; the kernel keeps 15 bytes */
         snprintf(thread_name, sizeof(thread_name), "edge-%.6s-%u", plane->name, t);
