@@ -139,7 +139,7 @@ struct st_snapshot_t {
     /* one allocation arena for strings and small arrays */
     struct st_snapshot_chunk_t *_chunks;
 
-    /* reclamation (snapshot.c) */
+    /* reclamation (snapshot_publish.c) */
     struct st_snapshot_t *_next_retired;
 };
 
@@ -188,7 +188,7 @@ uint16_t bouncer__country_pack(const char *s, size_t len);
 /** Continent code to SNAPSHOT_CONT_* bit; 0 when unknown. */
 uint8_t bouncer__continent_bit(const char *s, size_t len);
 
-/** Formats an error message into err (NULL is allowed); shared by catalog.c and catalog_json.c. */
+/** Formats an error message into err (NULL is allowed); shared by catalog.c, catalog_validate.c and catalog_json.c. */
 void catalog__set_error(catalog_error_t *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif
