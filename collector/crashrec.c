@@ -286,6 +286,20 @@ static void append(outbuf_t *o, const void *src, size_t n)
     o->len += n;
 }
 
+/* Makes room for n more bytes at once: growing a 200 kB body by doubling would copy it several times. */
+static void reserve(outbuf_t *o, size_t n)
+{
+    if (o->failed || o->cap - o->len >= n)
+        return;
+    char *p = n > SIZE_MAX - o->len ? NULL : realloc(o->p, o->len + n);
+    if (p == NULL) {
+        o->failed = 1;
+        return;
+    }
+    o->p = p;
+    o->cap = o->len + n;
+}
+
 static void append_str(outbuf_t *o, const char *s)
 {
     append(o, s, strlen(s));
@@ -391,6 +405,10 @@ int crashrec_repost_body(const crashrec_t *rec, const char *boundary, int json_e
     }
 
     /* dumps */
+    size_t dumps_size = blen + 8; /* the closing boundary */
+    for (size_t i = 0; i < rec->num_dumps; ++i)
+        dumps_size += rec->dumps[i].len + 2 * rec->dumps[i].name_len + blen + 160; /* part head: a bit over 110 bytes */
+    reserve(&o, dumps_size);
     for (size_t i = 0; i < rec->num_dumps; ++i) {
         const crashrec_dump_t *d = rec->dumps + i;
         char filename[CRASHREC_MAX_DUMP_NAME + 5];
