@@ -14,7 +14,7 @@
 static const char *const top_keys[] = {"server", "admin", "storage", "log", "metrics", "health", "bouncer", "collector", NULL};
 static const char *const server_keys[] = {"threads",         "listen",         "max_connections",  "max_request_body",
                                           "request_timeout", "http2_idle_timeout", "shutdown_timeout", "access_log",
-                                          NULL};
+                                          "cpu_local_accept", NULL};
 static const char *const admin_keys[] = {"listen", "htpasswd", NULL};
 static const char *const storage_keys[] = {"data_dir", NULL};
 static const char *const log_keys[] = {"level", NULL};
@@ -194,6 +194,7 @@ config_t *config_load(const char *path, conf_error_t *err)
     c->server.request_timeout_ms = 60000;
     c->server.http2_idle_timeout_ms = 10000;
     c->server.shutdown_timeout_ms = 30000;
+    c->server.cpu_local_accept = 1;
     if (conf_check_keys(server, server_keys, err) != 0 || conf_get_int(server, "threads", 1, 1024, &threads, err) != 0 ||
         parse_listen(server, 1, &c->server.listen, &c->server.listen_count, err) != 0 ||
         conf_get_size(server, "max_connections", 1, 1000000, &c->server.max_connections, err) != 0 ||
@@ -201,7 +202,8 @@ config_t *config_load(const char *path, conf_error_t *err)
         conf_get_duration_ms(server, "request_timeout", 100, 3600000, &c->server.request_timeout_ms, err) != 0 ||
         conf_get_duration_ms(server, "http2_idle_timeout", 100, 3600000, &c->server.http2_idle_timeout_ms, err) != 0 ||
         conf_get_duration_ms(server, "shutdown_timeout", 0, 3600000, &c->server.shutdown_timeout_ms, err) != 0 ||
-        conf_get_path(server, "access_log", &c->server.access_log, err) != 0)
+        conf_get_path(server, "access_log", &c->server.access_log, err) != 0 ||
+        conf_get_bool(server, "cpu_local_accept", &c->server.cpu_local_accept, err) != 0)
         goto Error;
     c->server.threads = (unsigned)threads;
     if (c->server.listen == NULL && set_default_listen(&c->server.listen, &c->server.listen_count, "127.0.0.1:8080") != 0)

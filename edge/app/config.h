@@ -45,6 +45,8 @@ typedef struct st_config_t {
         uint64_t shutdown_timeout_ms;
         /** Apache combined access log path, or NULL */
         char *access_log;
+        /** new connections to the worker of the CPU that received them (edge/cpu_accept.h) */
+        int cpu_local_accept;
     } server;
 
     struct {

@@ -31,6 +31,7 @@
 #include <unistd.h>
 #include <h2o.h>
 #include <h2o/http2.h>
+#include "edge/cpu_accept.h"
 #include "edge/log.h"
 #include "edge/metrics.h"
 #include "edge/respond.h"
@@ -49,7 +50,8 @@ typedef struct st_worker_t worker_t;
 typedef struct st_listener_t {
     const config_listen_t *conf;
     SSL_CTX *ssl_ctx;
-    int *fds; /* one per thread of the plane */
+    int *fds;        /* one per thread of the plane; -1 once an h2o socket owns it */
+    int *worker_fds; /* the same descriptors, kept for cpu_accept_set() (not owned) */
 } listener_t;
 
 typedef struct st_conn_t {
@@ -73,7 +75,9 @@ struct st_worker_t {
     h2o_socket_t **listen_socks;
     h2o_accept_ctx_t *accept_ctxs;
     h2o_linklist_t conns;
-    size_t num_conns;
+    _Atomic size_t num_conns; /* read by the other workers' balance_cpu_accept */
+    int cpu;                      /* the CPU its listeners are bound to (edge/cpu_accept.h), -1: none */
+    cpu_accept_state_t cpu_local; /* .local: SO_INCOMING_CPU is set on its listeners now */
     h2o_timeout_t poll_timeout;
     h2o_timeout_entry_t poll_entry;
     /* the context was disposed after a clean drain (else connections still use it) */
@@ -105,6 +109,9 @@ struct st_plane_t {
     metrics_counter_t *accepted;
     metrics_counter_t *refused;
     metrics_counter_t *unrouted;
+    int cpu_local_accept;                /* server.cpu_local_accept, with 2+ threads */
+    metrics_gauge_t *cpu_local_workers;  /* workers taking the connections of their CPU */
+    metrics_counter_t *cpu_local_changes;
     /* sources of the h2o-internal error counters (see register_protocol_error_metrics) */
     struct st_protocol_error_source_t {
         plane_t *plane;
@@ -153,6 +160,24 @@ static void on_conn_close(void *data)
     free(conn);
 }
 
+/* Keeps CPU-local accepting in balance (edge/cpu_accept.h): runs on the worker that just accepted. */
+static void balance_cpu_accept(worker_t *worker)
+{
+    plane_t *plane = worker->plane;
+    if (!plane->cpu_local_accept || worker->cpu < 0)
+        return;
+    size_t total = 0;
+    for (unsigned t = 0; t < plane->num_threads; ++t)
+        total += atomic_load_explicit(&plane->workers[t].num_conns, memory_order_relaxed);
+    if (!cpu_accept_update(&worker->cpu_local, worker->num_conns, total, plane->num_threads, h2o_now(worker->ctx.loop)))
+        return;
+    int local = worker->cpu_local.local;
+    for (size_t i = 0; i < plane->num_listeners; ++i)
+        cpu_accept_set(plane->listeners[i].worker_fds[worker->index], local ? worker->cpu : -1);
+    metrics_gauge_add(plane->cpu_local_workers, local ? 1 : -1);
+    metrics_counter_inc(plane->cpu_local_changes);
+}
+
 static void on_accept(h2o_socket_t *listener, const char *err)
 {
     worker_t *worker = listener->data;
@@ -177,6 +202,7 @@ static void on_accept(h2o_socket_t *listener, const char *err)
         conn->sock = sock;
         h2o_linklist_insert(&worker->conns, &conn->link);
         ++worker->num_conns;
+        balance_cpu_accept(worker);
         atomic_fetch_add(&plane->server->open_connections, 1);
         metrics_gauge_add(plane->connections, 1);
         metrics_counter_inc(plane->accepted);
@@ -513,7 +539,7 @@ static int plane_init(server_t *server, plane_t *plane, const char *name, const 
     for (size_t i = 0; i < num_listens; ++i) {
         listener_t *l = &plane->listeners[i];
         l->conf = &listens[i];
-        if ((l->fds = malloc(threads * sizeof(int))) == NULL)
+        if ((l->fds = malloc(threads * sizeof(int))) == NULL || (l->worker_fds = malloc(threads * sizeof(int))) == NULL)
             goto Oom;
         for (unsigned t = 0; t < threads; ++t)
             l->fds[t] = -1;
@@ -524,11 +550,38 @@ static int plane_init(server_t *server, plane_t *plane, const char *name, const 
             return -1;
         }
         for (unsigned t = 0; t < threads; ++t)
-            if ((l->fds[t] = bind_listener(&listens[i], err, errlen)) < 0)
+            if ((l->worker_fds[t] = l->fds[t] = bind_listener(&listens[i], err, errlen)) < 0)
                 return -1;
     }
     if ((plane->workers = calloc(threads, sizeof(*plane->workers))) == NULL)
         goto Oom;
+
+    /* CPU-local accepting (edge/cpu_accept.h): worker t takes the connections whose SYN reached its CPU */
+    plane->cpu_local_accept = config->server.cpu_local_accept && threads > 1;
+    for (unsigned t = 0; t < threads; ++t) {
+        worker_t *w = &plane->workers[t];
+        w->cpu = plane->cpu_local_accept ? cpu_accept_cpu_of_worker(t) : -1;
+        for (size_t i = 0; w->cpu >= 0 && i < num_listens; ++i) {
+            int e = cpu_accept_set(plane->listeners[i].worker_fds[t], w->cpu);
+            if (e != 0) {
+                log_warn("main", "%s listeners: cannot bind worker %u to CPU %d (%s): its connections are spread by hash", name, t,
+                         w->cpu, strerror(-e));
+                w->cpu = -1;
+            }
+        }
+        w->cpu_local.local = w->cpu >= 0;
+    }
+    if (plane->cpu_local_accept) {
+        plane->cpu_local_workers =
+            metrics_gauge("edge_http_cpu_local_workers",
+                          "Worker threads that now take the new connections of their own CPU (server.cpu_local_accept)", labels);
+        plane->cpu_local_changes = metrics_counter("edge_http_cpu_local_changes_total",
+                                                   "Times a worker stopped or resumed taking its CPU's connections, to keep "
+                                                   "the connections balanced over the workers",
+                                                   labels);
+        for (unsigned t = 0; t < threads; ++t)
+            metrics_gauge_add(plane->cpu_local_workers, plane->workers[t].cpu_local.local);
+    }
     return 0;
 Oom:
     snprintf(err, errlen, "out of memory");
@@ -812,6 +865,7 @@ static void plane_dispose(plane_t *plane)
             if (l->fds[t] >= 0)
                 close(l->fds[t]);
         free(l->fds);
+        free(l->worker_fds);
         SSL_CTX_free(l->ssl_ctx);
     }
     free(plane->listeners);

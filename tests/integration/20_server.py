@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 """Server plumbing over real sockets: health endpoints, admin authentication, metrics format,
-TLS with HTTP/1.1 and HTTP/2 (curl), limits and malformed requests, IPv6."""
+TLS with HTTP/1.1 and HTTP/2 (curl), limits and malformed requests, IPv6, CPU-local accepting."""
 import os
 import re
 import socket
@@ -213,6 +213,52 @@ def test_oversized_headers_rejected(e):
     reply = raw(e.port, b"GET /__lbheartbeat__ HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 600000 + b"\r\n\r\n")
     assert reply == b"" or reply.startswith(b"HTTP/1.1 4"), reply[:100]
     assert e.request("GET", "/__lbheartbeat__")[0] == 200
+
+
+def test_cpu_local_accept_stays_balanced_when_connections_crowd():
+    # Each worker takes the connections whose SYN reached its CPU (SO_INCOMING_CPU). A client held
+    # on one CPU is what a single-queue network card looks like: every connection would go to one
+    # worker, so that worker must stop attracting them once it holds more than its share.
+    allowed = os.sched_getaffinity(0)
+    if len(allowed) < 2:
+        raise edgetest.Skip("needs 2 CPUs")
+    e = Edge(threads=2).start()
+    conns = []
+    try:
+        m = e.metrics()
+        assert metric_sum(m, "edge_http_cpu_local_workers", listener="public") == 2, m
+        assert metric_sum(m, "edge_http_cpu_local_changes_total", listener="public") == 0
+        assert metric_sum(m, "edge_http_cpu_local_workers", listener="admin") == 0  # one thread: nothing to choose
+        os.sched_setaffinity(0, {min(allowed)})  # loopback SYNs are processed on the connecting CPU
+        try:
+            # the crowding must last 3 s, seen by the worker at each of its accepts
+            deadline = time.time() + 20
+            while metric_sum(e.metrics(), "edge_http_cpu_local_changes_total", listener="public") == 0:
+                assert time.time() < deadline, "no worker gave way after %d crowded connections" % len(conns)
+                conns.append(socket.create_connection(("127.0.0.1", e.port)))
+                time.sleep(0.05)
+        finally:
+            os.sched_setaffinity(0, allowed)
+        assert len(conns) >= 32 + 3 / 0.05 * 0.5, len(conns)  # no verdict before 16 per worker and 3 s
+        assert metric_sum(e.metrics(), "edge_http_cpu_local_workers", listener="public") == 1
+        assert e.request("GET", "/__lbheartbeat__")[0] == 200
+    finally:
+        for c in conns:
+            c.close()
+        e.stop()
+        e.cleanup()
+
+
+def test_cpu_local_accept_off():
+    e = Edge(threads=2)
+    e.write_config(open(e.config).read().replace("shutdown_timeout: 10s", "shutdown_timeout: 10s\n  cpu_local_accept: false"))
+    e.start()
+    try:
+        assert metric_sum(e.metrics(), "edge_http_cpu_local_workers", listener="public") == 0
+        assert e.request("GET", "/__lbheartbeat__")[0] == 200
+    finally:
+        e.stop()
+        e.cleanup()
 
 
 def test_oversized_body_413():
