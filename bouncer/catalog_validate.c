@@ -118,6 +118,18 @@ Exit:
     return ret;
 }
 
+/* Sorts keys (names of what[i]) and refuses a duplicate name; then fix_ids(). */
+static int check_names_and_ids(keyed_t *keys, uint32_t **ids, size_t n, const char *what, const char *noun, catalog_error_t *err)
+{
+    size_t dup;
+    qsort(keys, n, sizeof(*keys), cmp_keyed);
+    if (keyed_first_dup(keys, n, &dup)) {
+        catalog__set_error(err, "%s[%zu].name: duplicate %s name", what, dup, noun);
+        return -EINVAL;
+    }
+    return fix_ids(ids, n, what, err);
+}
+
 static void lower(char *s)
 {
     for (; *s != '\0'; ++s)
@@ -291,12 +303,7 @@ int catalog_validate(catalog_t *cat, catalog_error_t *err)
         prods[i] = (keyed_t){p->name, NULL, i};
         ids[i] = &p->id;
     }
-    qsort(prods, cat->num_products, sizeof(*prods), cmp_keyed);
-    if (keyed_first_dup(prods, cat->num_products, &dup)) {
-        catalog__set_error(err, "products[%zu].name: duplicate product name", dup);
-        goto Exit;
-    }
-    if ((ret = fix_ids(ids, cat->num_products, "products", err)) != 0)
+    if ((ret = check_names_and_ids(prods, ids, cat->num_products, "products", "product", err)) != 0)
         goto Exit;
     ret = -EINVAL;
 
@@ -385,12 +392,7 @@ int catalog_validate(catalog_t *cat, catalog_error_t *err)
         mirrors[i] = (keyed_t){m->name, NULL, i};
         ids[i] = &m->id;
     }
-    qsort(mirrors, cat->num_mirrors, sizeof(*mirrors), cmp_keyed);
-    if (keyed_first_dup(mirrors, cat->num_mirrors, &dup)) {
-        catalog__set_error(err, "mirrors[%zu].name: duplicate mirror name", dup);
-        goto Exit;
-    }
-    if ((ret = fix_ids(ids, cat->num_mirrors, "mirrors", err)) != 0)
+    if ((ret = check_names_and_ids(mirrors, ids, cat->num_mirrors, "mirrors", "mirror", err)) != 0)
         goto Exit;
     ret = -EINVAL;
 
