@@ -10,7 +10,7 @@
  *
  * Build (from the source tree):
  *   cc -O2 -D_GNU_SOURCE -I. tests/bench/spool_bench.c collector/spool.c collector/spool_read.c \
- *      collector/spool_writer.c collector/spool_ids.c collector/spool_recent.c \
+ *      collector/spool_writer.c collector/spool_submit.c collector/spool_ids.c collector/spool_recent.c \
  *      edge/log.c edge/metrics.c -llmdb -lpthread -lm -o /tmp/spool_bench
  *   /tmp/spool_bench DIR [threads=8] [per_thread=500] [size=204800] [window=8]
  */
