@@ -121,7 +121,7 @@ Exit:
 /* Sorts keys (names of what[i]) and refuses a duplicate name; then fix_ids(). */
 static int check_names_and_ids(keyed_t *keys, uint32_t **ids, size_t n, const char *what, const char *noun, catalog_error_t *err)
 {
-    size_t dup;
+    size_t dup = 0;
     qsort(keys, n, sizeof(*keys), cmp_keyed);
     if (keyed_first_dup(keys, n, &dup)) {
         catalog__set_error(err, "%s[%zu].name: duplicate %s name", what, dup, noun);
@@ -227,7 +227,7 @@ int catalog_validate(catalog_t *cat, catalog_error_t *err)
     int ret = -EINVAL;
     keyed_t *prods = NULL, *locs = NULL, *tmp = NULL, *mirrors = NULL;
     uint32_t **ids = NULL;
-    size_t dup, maxn;
+    size_t dup = 0, maxn;
 
     maxn = cat->num_products;
     if (cat->num_locations > maxn)

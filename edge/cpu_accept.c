@@ -27,28 +27,16 @@ int cpu_accept_set(int fd, int cpu)
     return setsockopt(fd, SOL_SOCKET, SO_INCOMING_CPU, &cpu, sizeof(cpu)) == 0 ? 0 : -errno;
 }
 
-int cpu_accept_update(cpu_accept_state_t *st, size_t mine, size_t total, unsigned num_workers, uint64_t now_ms)
+unsigned cpu_accept_handoff(const size_t *conns, unsigned num_workers, unsigned self)
 {
-    if (num_workers < 2)
-        return 0;
-    if (!st->local) {
-        if (mine * num_workers > total) /* still above its fair share */
-            return 0;
-        st->local = 1;
-        return 1;
+    size_t total = 1, mine = conns[self] + 1; /* with the new connection */
+    unsigned least = self;
+    for (unsigned i = 0; i < num_workers; ++i) {
+        total += conns[i];
+        if (conns[i] < conns[least])
+            least = i;
     }
-    /* without division: mine / total > 1.2 / n */
-    if (total < 16 * (size_t)num_workers || 5 * mine * num_workers <= 6 * total) {
-        st->skewed_since_ms = 0;
-        return 0;
-    }
-    if (st->skewed_since_ms == 0) {
-        st->skewed_since_ms = now_ms != 0 ? now_ms : 1;
-        return 0;
-    }
-    if (now_ms - st->skewed_since_ms < CPU_ACCEPT_SKEW_MS)
-        return 0;
-    st->local = 0;
-    st->skewed_since_ms = 0;
-    return 1;
+    if (num_workers < 2 || total <= 16 * (size_t)num_workers || 5 * mine * num_workers <= 6 * total)
+        return self;
+    return conns[least] + 1 < mine ? least : self;
 }

@@ -10,20 +10,17 @@
  * worker of the CPU that processed its SYN: the CPU of its NIC queue, or of the client on loopback.
  *
  * That bets on SYNs being spread over the CPUs. A single-queue NIC, or clients that happen to
- * connect from one CPU, would send every connection to one worker. So each worker, when it
- * accepts, compares its open connections with its fair share: when it has held more than 1.2 times
- * the share (with at least 16 connections per worker in total) for CPU_ACCEPT_SKEW_MS, it clears
- * SO_INCOMING_CPU on its sockets and its CPU's SYNs are spread by hash; at or below its share it
- * sets it again. One client's burst of connections from one CPU does not last long enough to
- * count; a NIC that sends everything to one CPU does, and the imbalance then stays bounded.
+ * connect from one CPU, would send every connection to one worker. So a worker that would hold
+ * more than 1.2 times its fair share of the open connections (judged beyond 16 per worker, so that
+ * one client's burst of connections from one CPU still lands together) hands the new connection
+ * to the least loaded worker, which takes the socket over before any byte of it is read.
  *
- * Pure logic (cpu_accept_decide) is separate from the socket calls for testing.
+ * Pure logic (cpu_accept_handoff) is separate from the socket calls for testing.
  */
 #ifndef edge__cpu_accept_h
 #define edge__cpu_accept_h
 
 #include <stddef.h>
-#include <stdint.h>
 
 /**
  * The CPU a worker's listeners are bound to: the (index mod count)-th CPU this process may run on.
@@ -34,20 +31,12 @@ int cpu_accept_cpu_of_worker(unsigned index);
 /** Sets (cpu >= 0) or clears (cpu = -1) SO_INCOMING_CPU on a listening socket. @return 0 or -errno. */
 int cpu_accept_set(int fd, int cpu);
 
-/** How long a worker must hold too many connections before it stops taking its CPU's. */
-#define CPU_ACCEPT_SKEW_MS 3000
-
-/** A worker's side of the balance (its own thread only). */
-typedef struct st_cpu_accept_state_t {
-    int local;                 /* SO_INCOMING_CPU is set on its sockets */
-    uint64_t skewed_since_ms;  /* 0: within its share at its last accept */
-} cpu_accept_state_t;
-
 /**
- * Looks at a worker's open connections after it accepted one.
- * @param mine its open connections; total: over the num_workers workers of its listeners
- * @return 1 when st->local changed (the caller sets or clears SO_INCOMING_CPU), else 0.
+ * Where a worker's newly accepted connection should go.
+ * @param conns the open connections of each worker, not counting the new one
+ * @return self, or the least loaded worker when self would hold more than 1.2 times its fair share
+ * (judged beyond 16 connections per worker) and that worker holds fewer.
  */
-int cpu_accept_update(cpu_accept_state_t *st, size_t mine, size_t total, unsigned num_workers, uint64_t now_ms);
+unsigned cpu_accept_handoff(const size_t *conns, unsigned num_workers, unsigned self);
 
 #endif

@@ -35,22 +35,75 @@ static void on_conn_close(void *data)
     free(conn);
 }
 
-/* Keeps CPU-local accepting in balance (edge/cpu_accept.h): runs on the worker that just accepted. */
-static void balance_cpu_accept(worker_t *worker)
+/* Starts serving a connection on this worker (its num_conns already counts it). */
+static void adopt(worker_t *worker, h2o_socket_t *sock, size_t listener_index)
 {
     plane_t *plane = worker->plane;
-    if (!plane->cpu_local_accept || worker->cpu < 0)
+    conn_t *conn = calloc(1, sizeof(*conn));
+    if (conn == NULL) {
+        h2o_socket_close(sock);
+        --worker->num_conns;
+        atomic_fetch_sub(&plane->server->open_connections, 1);
+        metrics_gauge_add(plane->connections, -1);
         return;
-    size_t total = 0;
+    }
+    conn->worker = worker;
+    conn->sock = sock;
+    h2o_linklist_insert(&worker->conns, &conn->link);
+    sock->on_close.cb = on_conn_close;
+    sock->on_close.data = conn;
+    h2o_accept(&worker->accept_ctxs[listener_index], sock);
+}
+
+/* A connection another worker accepted for this one (cpu_accept_handoff), as an h2o message. */
+typedef struct st_handoff_t {
+    h2o_multithread_message_t super;
+    h2o_socket_export_t sock;
+    size_t listener_index;
+} handoff_t;
+
+static void on_handoff(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+    worker_t *worker = H2O_STRUCT_FROM_MEMBER(worker_t, handoff, receiver);
+    while (!h2o_linklist_is_empty(messages)) {
+        handoff_t *h = H2O_STRUCT_FROM_MEMBER(handoff_t, super.link, messages->next);
+        h2o_linklist_unlink(&h->super.link);
+        adopt(worker, h2o_socket_import(worker->ctx.loop, &h->sock), h->listener_index);
+        free(h);
+    }
+}
+
+/* Gives a just-accepted connection to a less loaded worker when this one holds too many.
+ * @return 1 when handed over (the socket is gone from this worker), 0 to keep it. */
+static int hand_over(worker_t *worker, h2o_socket_t *sock, size_t listener_index)
+{
+    plane_t *plane = worker->plane;
+    if (!plane->cpu_local_accept || plane->num_threads > 64)
+        return 0;
+    size_t conns[64];
     for (unsigned t = 0; t < plane->num_threads; ++t)
-        total += atomic_load_explicit(&plane->workers[t].num_conns, memory_order_relaxed);
-    if (!cpu_accept_update(&worker->cpu_local, worker->num_conns, total, plane->num_threads, h2o_now(worker->ctx.loop)))
-        return;
-    int local = worker->cpu_local.local;
-    for (size_t i = 0; i < plane->num_listeners; ++i)
-        cpu_accept_set(plane->listeners[i].worker_fds[worker->index], local ? worker->cpu : -1);
-    metrics_gauge_add(plane->cpu_local_workers, local ? 1 : -1);
-    metrics_counter_inc(plane->cpu_local_changes);
+        conns[t] = atomic_load_explicit(&plane->workers[t].num_conns, memory_order_relaxed);
+    unsigned to = cpu_accept_handoff(conns, plane->num_threads, worker->index);
+    if (to == worker->index)
+        return 0;
+    handoff_t *h = malloc(sizeof(*h));
+    if (h == NULL)
+        return 0;
+    int sent = 0;
+    /* the target unregisters its receiver only after it saw `stopping` and no sender in between */
+    atomic_fetch_add(&plane->handoffs_sending, 1);
+    if (!atomic_load(&plane->server->stopping) && h2o_socket_export(sock, &h->sock) == 0) {
+        h->super = (h2o_multithread_message_t){{NULL}};
+        h->listener_index = listener_index;
+        ++plane->workers[to].num_conns; /* before the message: the target's drain waits for it */
+        h2o_multithread_send_message(&plane->workers[to].handoff, &h->super);
+        metrics_counter_inc(plane->handed_over);
+        sent = 1;
+    }
+    atomic_fetch_sub(&plane->handoffs_sending, 1);
+    if (!sent)
+        free(h);
+    return sent;
 }
 
 static void on_accept(h2o_socket_t *listener, const char *err)
@@ -59,6 +112,9 @@ static void on_accept(h2o_socket_t *listener, const char *err)
     plane_t *plane = worker->plane;
     if (err != NULL)
         return;
+    size_t li = 0; /* which of this worker's listeners accepted */
+    while (worker->listen_socks[li] != listener)
+        ++li;
     for (int i = 0; i < 16; ++i) {
         h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
         if (sock == NULL)
@@ -68,25 +124,13 @@ static void on_accept(h2o_socket_t *listener, const char *err)
             h2o_socket_close(sock);
             continue;
         }
-        conn_t *conn = calloc(1, sizeof(*conn));
-        if (conn == NULL) {
-            h2o_socket_close(sock);
-            continue;
-        }
-        conn->worker = worker;
-        conn->sock = sock;
-        h2o_linklist_insert(&worker->conns, &conn->link);
-        ++worker->num_conns;
-        balance_cpu_accept(worker);
         atomic_fetch_add(&plane->server->open_connections, 1);
         metrics_gauge_add(plane->connections, 1);
         metrics_counter_inc(plane->accepted);
-        sock->on_close.cb = on_conn_close;
-        sock->on_close.data = conn;
-        size_t li = 0; /* which of this worker's listeners accepted it */
-        while (worker->listen_socks[li] != listener)
-            ++li;
-        h2o_accept(&worker->accept_ctxs[li], sock);
+        if (hand_over(worker, sock, li))
+            continue;
+        ++worker->num_conns;
+        adopt(worker, sock, li);
     }
 }
 
@@ -307,7 +351,7 @@ static int plane_init(server_t *server, plane_t *plane, const char *name, const 
     for (size_t i = 0; i < num_listens; ++i) {
         listener_t *l = &plane->listeners[i];
         l->conf = &listens[i];
-        if ((l->fds = malloc(threads * sizeof(int))) == NULL || (l->worker_fds = malloc(threads * sizeof(int))) == NULL)
+        if ((l->fds = malloc(threads * sizeof(int))) == NULL)
             goto Oom;
         for (unsigned t = 0; t < threads; ++t)
             l->fds[t] = -1;
@@ -318,7 +362,7 @@ static int plane_init(server_t *server, plane_t *plane, const char *name, const 
             return -1;
         }
         for (unsigned t = 0; t < threads; ++t)
-            if ((l->worker_fds[t] = l->fds[t] = bind_listener(&listens[i], err, errlen)) < 0)
+            if ((l->fds[t] = bind_listener(&listens[i], err, errlen)) < 0)
                 return -1;
     }
     if ((plane->workers = calloc(threads, sizeof(*plane->workers))) == NULL)
@@ -326,30 +370,22 @@ static int plane_init(server_t *server, plane_t *plane, const char *name, const 
 
     /* CPU-local accepting (edge/cpu_accept.h): worker t takes the connections whose SYN reached its CPU */
     plane->cpu_local_accept = config->server.cpu_local_accept && threads > 1;
-    for (unsigned t = 0; t < threads; ++t) {
-        worker_t *w = &plane->workers[t];
-        w->cpu = plane->cpu_local_accept ? cpu_accept_cpu_of_worker(t) : -1;
-        for (size_t i = 0; w->cpu >= 0 && i < num_listens; ++i) {
-            int e = cpu_accept_set(plane->listeners[i].worker_fds[t], w->cpu);
+    for (unsigned t = 0; plane->cpu_local_accept && t < threads; ++t) {
+        int cpu = cpu_accept_cpu_of_worker(t);
+        for (size_t i = 0; cpu >= 0 && i < num_listens; ++i) {
+            int e = cpu_accept_set(plane->listeners[i].fds[t], cpu);
             if (e != 0) {
                 log_warn("main", "%s listeners: cannot bind worker %u to CPU %d (%s): its connections are spread by hash", name, t,
-                         w->cpu, strerror(-e));
-                w->cpu = -1;
+                         cpu, strerror(-e));
+                break;
             }
         }
-        w->cpu_local.local = w->cpu >= 0;
     }
-    if (plane->cpu_local_accept) {
-        plane->cpu_local_workers =
-            metrics_gauge("edge_http_cpu_local_workers",
-                          "Worker threads that now take the new connections of their own CPU (server.cpu_local_accept)", labels);
-        plane->cpu_local_changes = metrics_counter("edge_http_cpu_local_changes_total",
-                                                   "Times a worker stopped or resumed taking its CPU's connections, to keep "
-                                                   "the connections balanced over the workers",
-                                                   labels);
-        for (unsigned t = 0; t < threads; ++t)
-            metrics_gauge_add(plane->cpu_local_workers, plane->workers[t].cpu_local.local);
-    }
+    if (plane->cpu_local_accept)
+        plane->handed_over = metrics_counter("edge_http_connections_handed_over_total",
+                                             "Connections a worker accepted and gave to a less loaded worker, to keep them "
+                                             "balanced (server.cpu_local_accept)",
+                                             labels);
     return 0;
 Oom:
     snprintf(err, errlen, "out of memory");
@@ -445,6 +481,7 @@ static void *worker_main(void *arg)
 
     h2o_context_init(&worker->ctx, h2o_evloop_create(), &plane->gc);
     h2o_multithread_register_receiver(worker->ctx.queue, &worker->wakeup, on_wakeup);
+    h2o_multithread_register_receiver(worker->ctx.queue, &worker->handoff, on_handoff);
     sem_post(&worker->registered);
     h2o_linklist_init_anchor(&worker->conns);
     for (size_t i = 0; i < plane->num_listeners; ++i) {
@@ -470,7 +507,8 @@ static void *worker_main(void *arg)
     h2o_timeout_init(worker->ctx.loop, &worker->poll_timeout, DRAIN_POLL_MS);
     worker->poll_entry.cb = on_drain_poll;
     h2o_timeout_link(worker->ctx.loop, &worker->poll_timeout, &worker->poll_entry);
-    while (worker->num_conns != 0 && h2o_now(worker->ctx.loop) < server->deadline_ms)
+    /* a connection handed over to this worker is counted in its num_conns before the message is sent */
+    while ((worker->num_conns != 0 || atomic_load(&plane->handoffs_sending) != 0) && h2o_now(worker->ctx.loop) < server->deadline_ms)
         h2o_evloop_run(worker->ctx.loop, DRAIN_POLL_MS);
     h2o_timeout_unlink(&worker->poll_entry);
     if (worker->num_conns != 0) {
@@ -485,6 +523,7 @@ static void *worker_main(void *arg)
     if (!context_timeouts_idle(&worker->ctx))
         return NULL; /* h2o_context_dispose would assert: leave it to the process exit */
     h2o_multithread_unregister_receiver(worker->ctx.queue, &worker->wakeup);
+    h2o_multithread_unregister_receiver(worker->ctx.queue, &worker->handoff);
     h2o_context_dispose(&worker->ctx);
     worker->disposed = 1;
     /* h2o 2.2.5 has no evloop destructor: the (small) loop stays allocated until exit */
@@ -622,7 +661,6 @@ static void plane_dispose(plane_t *plane)
             if (l->fds[t] >= 0)
                 close(l->fds[t]);
         free(l->fds);
-        free(l->worker_fds);
         SSL_CTX_free(l->ssl_ctx);
     }
     free(plane->listeners);

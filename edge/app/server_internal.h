@@ -43,8 +43,7 @@ typedef struct st_worker_t worker_t;
 typedef struct st_listener_t {
     const config_listen_t *conf;
     SSL_CTX *ssl_ctx;
-    int *fds;        /* one per thread of the plane; -1 once an h2o socket owns it */
-    int *worker_fds; /* the same descriptors, kept for cpu_accept_set() (not owned) */
+    int *fds; /* one per thread of the plane; -1 once an h2o socket owns it */
 } listener_t;
 
 typedef struct st_conn_t {
@@ -65,12 +64,11 @@ struct st_worker_t {
     sem_t registered; /* posted once `wakeup` can receive: server_stop may message it from then on */
     h2o_context_t ctx;
     h2o_multithread_receiver_t wakeup;
+    h2o_multithread_receiver_t handoff; /* connections other workers accepted for this one */
     h2o_socket_t **listen_socks;
     h2o_accept_ctx_t *accept_ctxs;
     h2o_linklist_t conns;
-    _Atomic size_t num_conns; /* read by the other workers' balance_cpu_accept */
-    int cpu;                      /* the CPU its listeners are bound to (edge/cpu_accept.h), -1: none */
-    cpu_accept_state_t cpu_local; /* .local: SO_INCOMING_CPU is set on its listeners now */
+    _Atomic size_t num_conns; /* read by the other workers' hand_over */
     h2o_timeout_t poll_timeout;
     h2o_timeout_entry_t poll_entry;
     /* the context was disposed after a clean drain (else connections still use it) */
@@ -102,9 +100,9 @@ struct st_plane_t {
     metrics_counter_t *accepted;
     metrics_counter_t *refused;
     metrics_counter_t *unrouted;
-    int cpu_local_accept;                /* server.cpu_local_accept, with 2+ threads */
-    metrics_gauge_t *cpu_local_workers;  /* workers taking the connections of their CPU */
-    metrics_counter_t *cpu_local_changes;
+    int cpu_local_accept; /* server.cpu_local_accept, with 2+ threads */
+    metrics_counter_t *handed_over;
+    _Atomic unsigned handoffs_sending; /* senders between their `stopping` check and their message */
     /* sources of the h2o-internal error counters (see register_protocol_error_metrics) */
     struct st_protocol_error_source_t {
         plane_t *plane;

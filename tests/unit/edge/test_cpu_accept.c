@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* Unit tests for edge/cpu_accept: the balance and its hysteresis, the CPU of a worker and SO_INCOMING_CPU on a
- * real listening socket. */
+/* Unit tests for edge/cpu_accept: where a new connection goes, the CPU of a worker and SO_INCOMING_CPU on
+ * a real listening socket. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,59 +14,30 @@
 #include <cmocka.h>
 #include "edge/cpu_accept.h"
 
-static void test_update(void **state)
+static void test_handoff(void **state)
 {
     (void)state;
-    cpu_accept_state_t st = {1, 0};
-    /* two workers: within 60% nothing happens */
-    assert_false(cpu_accept_update(&st, 32, 64, 2, 1000));
-    assert_false(cpu_accept_update(&st, 38, 64, 2, 1000)); /* 59% */
-    assert_int_equal(st.skewed_since_ms, 0);
-    /* fewer than 16 per worker: a burst, no verdict however long */
-    assert_false(cpu_accept_update(&st, 31, 31, 2, 2000));
-    assert_false(cpu_accept_update(&st, 31, 31, 2, 2000 + 10 * CPU_ACCEPT_SKEW_MS));
-    /* above 60% of 32+: the worker gives way only once that lasted CPU_ACCEPT_SKEW_MS */
-    assert_false(cpu_accept_update(&st, 39, 64, 2, 50000)); /* 61%: the skew starts */
-    assert_false(cpu_accept_update(&st, 40, 64, 2, 50000 + CPU_ACCEPT_SKEW_MS - 1));
-    assert_false(cpu_accept_update(&st, 32, 64, 2, 50000 + CPU_ACCEPT_SKEW_MS)); /* back in line: start over */
-    assert_false(cpu_accept_update(&st, 40, 64, 2, 60000));
-    assert_true(st.local);
-    assert_true(cpu_accept_update(&st, 41, 64, 2, 60000 + CPU_ACCEPT_SKEW_MS)); /* lasted: give way */
-    assert_false(st.local);
-    /* off: it takes its CPU's connections again once at or below its share */
-    assert_false(cpu_accept_update(&st, 33, 64, 2, 70000));
-    assert_true(cpu_accept_update(&st, 32, 64, 2, 70001));
-    assert_true(st.local);
-    /* four workers: 30% is 1.2 x a quarter */
-    cpu_accept_state_t four = {1, 0};
-    assert_false(cpu_accept_update(&four, 19, 64, 4, 1000));
-    assert_int_equal(four.skewed_since_ms, 0);
-    assert_false(cpu_accept_update(&four, 20, 64, 4, 1000));
-    assert_true(cpu_accept_update(&four, 20, 64, 4, 1000 + CPU_ACCEPT_SKEW_MS));
-    /* one worker has nothing to choose */
-    cpu_accept_state_t one = {1, 0};
-    assert_false(cpu_accept_update(&one, 100, 100, 1, 1000));
-    assert_false(cpu_accept_update(&one, 100, 100, 1, 1000 + 10 * CPU_ACCEPT_SKEW_MS));
-    assert_true(one.local);
-}
-
-/* Connections that all arrive on one worker's CPU, one every 10 ms: after the first 32 and a skew
- * of CPU_ACCEPT_SKEW_MS, the spread stays within bounds. */
-static void test_crowd_is_bounded(void **state)
-{
-    (void)state;
+    size_t burst[] = {31, 0};         /* the 32nd connection of one client's burst: fine */
+    assert_int_equal(cpu_accept_handoff(burst, 2, 0), 0);
+    size_t crowded[] = {32, 0};       /* the 33rd on the same worker: 100% of 33 */
+    assert_int_equal(cpu_accept_handoff(crowded, 2, 0), 1);
+    size_t even[] = {20, 18};
+    assert_int_equal(cpu_accept_handoff(even, 2, 0), 0);
+    assert_int_equal(cpu_accept_handoff(even, 2, 1), 1);
+    size_t edge_of_share[] = {23, 16}; /* 24 of 40 = 60%: not above 1.2 x half */
+    assert_int_equal(cpu_accept_handoff(edge_of_share, 2, 0), 0);
+    size_t over[] = {24, 16};          /* 25 of 41 */
+    assert_int_equal(cpu_accept_handoff(over, 2, 0), 1);
+    size_t four[] = {30, 10, 5, 20};   /* the least loaded takes it */
+    assert_int_equal(cpu_accept_handoff(four, 4, 0), 2);
+    assert_int_equal(cpu_accept_handoff(four, 4, 2), 2);
+    size_t one[] = {100};
+    assert_int_equal(cpu_accept_handoff(one, 1, 0), 0);
+    /* a burst of 64 from one CPU ends evenly split */
     size_t conns[2] = {0, 0};
-    cpu_accept_state_t st[2] = {{1, 0}, {1, 0}};
-    unsigned hash = 0;
-    for (uint64_t i = 0; i < 5000; ++i) {
-        /* the kernel: the worker bound to the SYN's CPU (0) while it is local, else a hashed one */
-        unsigned w = st[0].local ? 0 : (hash++ & 1);
-        ++conns[w];
-        cpu_accept_update(&st[w], conns[w], conns[0] + conns[1], 2, 1000 + 10 * i);
-    }
-    size_t total = conns[0] + conns[1];
-    assert_true(conns[0] * 100 <= total * 70); /* crowded for 3 s of 50 s, then about 60% at most */
-    assert_true(conns[1] * 100 >= total * 30);
+    for (int i = 0; i < 64; ++i)
+        ++conns[cpu_accept_handoff(conns, 2, 0)];
+    assert_true(conns[0] <= 39 && conns[1] >= 25);
 }
 
 static void test_cpu_of_worker(void **state)
@@ -108,8 +79,7 @@ static void test_socket_option(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_update),
-        cmocka_unit_test(test_crowd_is_bounded),
+        cmocka_unit_test(test_handoff),
         cmocka_unit_test(test_cpu_of_worker),
         cmocka_unit_test(test_socket_option),
     };
