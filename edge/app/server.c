@@ -93,7 +93,7 @@ static int hand_over(worker_t *worker, h2o_socket_t *sock, size_t listener_index
     /* the target unregisters its receiver only after it saw `stopping` and no sender in between */
     atomic_fetch_add(&plane->handoffs_sending, 1);
     if (!atomic_load(&plane->server->stopping) && h2o_socket_export(sock, &h->sock) == 0) {
-        h->super = (h2o_multithread_message_t){{NULL}};
+        memset(&h->super, 0, sizeof(h->super)); /* unlinked */
         h->listener_index = listener_index;
         ++plane->workers[to].num_conns; /* before the message: the target's drain waits for it */
         h2o_multithread_send_message(&plane->workers[to].handoff, &h->super);
