@@ -22,29 +22,32 @@ static const h2o_iovec_t http1_only_alpn[] = {{H2O_STRLIT("http/1.1")}, {NULL, 0
 
 /* ---- connection accounting ---- */
 
+/* Takes a connection off the counts that on_accept (and hand_over) added it to. */
+static void uncount(worker_t *worker)
+{
+    plane_t *plane = worker->plane;
+    --worker->num_conns;
+    atomic_fetch_sub(&plane->server->open_connections, 1);
+    metrics_gauge_add(plane->connections, -1);
+}
+
 static void on_conn_close(void *data)
 {
     conn_t *conn = data;
-    plane_t *plane = conn->worker->plane;
     if (conn->requests == 0 && conn->sock->bytes_read != 0)
-        metrics_counter_inc(plane->unrouted);
+        metrics_counter_inc(conn->worker->plane->unrouted);
     h2o_linklist_unlink(&conn->link);
-    --conn->worker->num_conns;
-    atomic_fetch_sub(&plane->server->open_connections, 1);
-    metrics_gauge_add(plane->connections, -1);
+    uncount(conn->worker);
     free(conn);
 }
 
 /* Starts serving a connection on this worker (its num_conns already counts it). */
 static void adopt(worker_t *worker, h2o_socket_t *sock, size_t listener_index)
 {
-    plane_t *plane = worker->plane;
     conn_t *conn = calloc(1, sizeof(*conn));
     if (conn == NULL) {
         h2o_socket_close(sock);
-        --worker->num_conns;
-        atomic_fetch_sub(&plane->server->open_connections, 1);
-        metrics_gauge_add(plane->connections, -1);
+        uncount(worker);
         return;
     }
     conn->worker = worker;

@@ -224,14 +224,18 @@ def test_cpu_local_accept_stays_balanced_when_connections_crowd():
         raise edgetest.Skip("needs 2 CPUs")
     e = Edge(threads=2).start()
     conns = []
-    try:
-        assert metric_sum(e.metrics(), "edge_http_connections_handed_over_total", listener="public") == 0
-        os.sched_setaffinity(0, {min(allowed)})  # loopback SYNs are processed on the connecting CPU
+
+    def crowd(n):  # loopback SYNs are processed on the connecting CPU: hold this process on one
+        os.sched_setaffinity(0, {min(allowed)})
         try:
-            for _ in range(64):
+            for _ in range(n):
                 conns.append(socket.create_connection(("127.0.0.1", e.port), timeout=10))
         finally:
             os.sched_setaffinity(0, allowed)
+
+    try:
+        assert metric_sum(e.metrics(), "edge_http_connections_handed_over_total", listener="public") == 0
+        crowd(64)
         deadline = time.time() + 10
         while metric_sum(e.metrics(), "edge_http_connections", listener="public") < 64:
             assert time.time() < deadline, "the 64 connections were not all accepted"
@@ -244,12 +248,7 @@ def test_cpu_local_accept_stays_balanced_when_connections_crowd():
         for c in conns:
             assert c.recv(4096).startswith(b"HTTP/1.1 200 "), "no answer on a connection"
         # and a stop while a crowd is still being accepted and handed over ends cleanly
-        os.sched_setaffinity(0, {min(allowed)})
-        try:
-            for _ in range(64):
-                conns.append(socket.create_connection(("127.0.0.1", e.port), timeout=10))
-        finally:
-            os.sched_setaffinity(0, allowed)
+        crowd(64)
         code = e.stop()
         assert code == 0, (code, e.read_log()[-3000:])
     finally:
