@@ -291,6 +291,29 @@ Error:
     return NULL;
 }
 
+/*
+ * SO_REUSEPORT lets a second process of the same user bind a port that is already listening, and
+ * the kernel then splits the connections between the two without a word. A probe bind without it
+ * fails with EADDRINUSE in that case, so a second instance (or another server) is refused at start.
+ */
+static int check_address_free(const config_listen_t *conf, char *err, size_t errlen)
+{
+    int fd = socket(conf->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0), on = 1;
+    if (fd < 0) {
+        snprintf(err, errlen, "listener %s: socket: %s", conf->address, strerror(errno));
+        return -1;
+    }
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)); /* connections in TIME_WAIT do not count */
+    if (conf->addr.ss_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+    int ret = bind(fd, (const struct sockaddr *)&conf->addr, conf->addrlen);
+    if (ret != 0)
+        snprintf(err, errlen, "cannot listen on %s: %s%s", conf->address, strerror(errno),
+                 errno == EADDRINUSE ? " (another process listens there)" : "");
+    close(fd);
+    return ret;
+}
+
 static int bind_listener(const config_listen_t *conf, char *err, size_t errlen)
 {
     int fd = socket(conf->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0), on = 1;
@@ -364,6 +387,8 @@ static int plane_init(server_t *server, plane_t *plane, const char *name, const 
             snprintf(err, errlen, "listener %s: http2 needs tls (HTTP/2 is only offered through ALPN)", listens[i].address);
             return -1;
         }
+        if (check_address_free(&listens[i], err, errlen) != 0)
+            return -1;
         for (unsigned t = 0; t < threads; ++t)
             if ((l->fds[t] = bind_listener(&listens[i], err, errlen)) < 0)
                 return -1;

@@ -131,6 +131,23 @@ def test_bind_failure_exits_nonzero():
         blocker.close()
 
 
+def test_second_edge_on_the_same_port_is_refused():
+    # with SO_REUSEPORT alone the second would start and silently take half of the connections
+    first = Edge().start()
+    second = Edge(yaml="server:\n  listen: ['127.0.0.1:%d']\nadmin:\n  listen: '127.0.0.1:{admin_port}'\n  htpasswd: htpasswd\n"
+                       "storage:\n  data_dir: data\n" % first.port)
+    try:
+        second.start(wait=False)
+        assert second.proc.wait(20) != 0
+        log = second.read_log()
+        assert "cannot listen on 127.0.0.1:%d" % first.port in log and "another process listens there" in log, log
+        assert first.request("GET", "/__lbheartbeat__")[0] == 200
+    finally:
+        second.proc = None
+        second.cleanup()
+        first.cleanup()
+
+
 def test_config_file_missing():
     r = subprocess.run([EDGE_BIN, "--config", "/nonexistent/edge.yaml"], capture_output=True, text=True, timeout=10)
     assert r.returncode == 1 and "cannot open" in r.stderr, r.stderr

@@ -6,6 +6,7 @@ Each test file is a plain script: it defines test_* functions and calls edgetest
 which runs them in order, prints one line per test and a closing "N passed, N failed" line.
 """
 import base64
+import fcntl
 import http.client
 import json
 import os
@@ -28,10 +29,31 @@ class Skip(Exception):
     pass
 
 
+PORT_RANGE = (20000, 32000)  # below Linux's ephemeral range, so client sockets never take one
+PORT_COUNTER = os.path.join(tempfile.gettempdir(), "edge-it-next-port")
+
+
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port no other test of this run was given. Ports from bind(0) are free only until
+    closed: two tests running in parallel could be handed the same one, and edge would then refuse
+    to start. So ports come from one counter shared by all test processes (under flock)."""
+    with open(PORT_COUNTER, "a+") as counter:
+        fcntl.flock(counter, fcntl.LOCK_EX)
+        counter.seek(0)
+        text = counter.read().strip()
+        port = int(text) if text.isdigit() else PORT_RANGE[0] + os.getpid() % 1000
+        for _ in range(PORT_RANGE[1] - PORT_RANGE[0]):
+            port = port + 1 if PORT_RANGE[0] <= port < PORT_RANGE[1] else PORT_RANGE[0]
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            counter.seek(0)
+            counter.truncate()
+            counter.write(str(port))
+            return port
+    raise AssertionError("no free loopback port in %s" % (PORT_RANGE,))
 
 
 def htpasswd_line(user, password):
