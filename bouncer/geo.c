@@ -9,10 +9,12 @@
  *
  * geo_lookup runs on the worker threads: it reads the mapped file through libmaxminddb's
  * lookup and path functions, which take no lock and allocate nothing, and copies at most two
- * 2-letter codes into the caller's struct. MMDB_* error codes are translated here and go no
+ * 2-letter codes into the caller's struct. The decoded codes of a record are remembered per
+ * thread by the record's offset (decode_memo). MMDB_* error codes are translated here and go no
  * further. The continent table is static, constant data indexed by the two letters.
  */
 #include <ctype.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -38,8 +40,24 @@ typedef enum en_shape_t {
 struct st_geo_t {
     shape_t shape;
     char *path;
-    MMDB_s mmdb; /* valid only when shape != SHAPE_NONE */
+    uint64_t serial; /* unique per opened handle, so that a memo entry cannot outlive its file */
+    MMDB_s mmdb;     /* valid only when shape != SHAPE_NONE */
 };
+
+/*
+ * Decoding a record's codes (MMDB_get_value walks the record's maps) costs more than the tree
+ * walk that finds it, and a country database has few distinct records, shared by every range of a
+ * country. So each thread remembers the decoded answer by the record's offset in the data section.
+ */
+#define DECODE_MEMO_SIZE 256 /* power of two; per thread */
+typedef struct st_decode_memo_t {
+    uint64_t serial; /* 0: empty */
+    uint32_t offset;
+    geo_status_t status;
+    geo_location_t loc;
+} decode_memo_t;
+static __thread decode_memo_t decode_memo[DECODE_MEMO_SIZE];
+static _Atomic uint64_t last_serial;
 
 /* Continents, in the index order used by the country table (0 = unknown). */
 enum { CONT_NONE = 0, CONT_AF, CONT_AN, CONT_AS, CONT_EU, CONT_NA, CONT_OC, CONT_SA };
@@ -318,6 +336,7 @@ int geo_open(const char *path, geo_t **geo, char *err, size_t err_size)
         goto Exit;
     }
     g->shape = SHAPE_NONE;
+    g->serial = atomic_fetch_add(&last_serial, 1) + 1;
     if (path == NULL) {
         ret = 0;
         goto Exit;
@@ -428,13 +447,42 @@ static void take_continent(geo_location_t *out, const char code[2])
         memcpy(out->continent, continent_codes[idx], 3);
 }
 
+/* Reads the codes of a record in the database's shape: a continent given by the database wins over the table. */
+static geo_status_t decode_entry(const geo_t *geo, MMDB_entry_s *entry, geo_location_t *out)
+{
+    char code[2];
+    int rc;
+
+    out->country[0] = '\0';
+    out->continent[0] = '\0';
+    if (geo->shape == SHAPE_GEOIP2) {
+        if ((rc = get_code(entry, code, "continent", "code")) == 1)
+            take_continent(out, code);
+        if (rc >= 0 && (rc = get_code(entry, code, "country", "iso_code")) == 1)
+            take_country(out, code);
+        if (rc >= 0 && out->country[0] == '\0' && (rc = get_code(entry, code, "registered_country", "iso_code")) == 1)
+            take_country(out, code);
+    } else {
+        if ((rc = get_code(entry, code, "continent_code", NULL)) == 1)
+            take_continent(out, code);
+        if (rc >= 0 && (rc = get_code(entry, code, "country_code", NULL)) == 1)
+            take_country(out, code);
+    }
+    if (rc < 0) {
+        out->country[0] = '\0';
+        out->continent[0] = '\0';
+        return GEO_DB_ERROR;
+    }
+    if (out->continent[0] == '\0' && out->country[0] != '\0')
+        memcpy(out->continent, geo_country_continent(out->country), 3);
+    return out->country[0] != '\0' || out->continent[0] != '\0' ? GEO_FOUND : GEO_NOT_FOUND;
+}
+
 geo_status_t geo_lookup(const geo_t *geo, const struct sockaddr *addr, geo_location_t *out)
 {
     struct sockaddr_in v4;
     MMDB_lookup_result_s result;
-    char code[2];
-    int mmdb_error = MMDB_SUCCESS, rc;
-    geo_status_t status = GEO_NOT_FOUND;
+    int mmdb_error = MMDB_SUCCESS;
 
     out->country[0] = '\0';
     out->continent[0] = '\0';
@@ -449,45 +497,23 @@ geo_status_t geo_lookup(const geo_t *geo, const struct sockaddr *addr, geo_locat
             addr = (const struct sockaddr *)&v4;
         }
     } else if (addr->sa_family != AF_INET) {
-        status = GEO_BAD_ADDRESS;
-        goto Exit;
+        return GEO_BAD_ADDRESS;
     }
     if (geo->shape == SHAPE_NONE)
-        goto Exit;
+        return GEO_NOT_FOUND;
 
     result = MMDB_lookup_sockaddr(&geo->mmdb, addr, &mmdb_error);
-    if (mmdb_error != MMDB_SUCCESS) {
-        status = mmdb_error == MMDB_IPV6_LOOKUP_IN_IPV4_DATABASE_ERROR ? GEO_BAD_ADDRESS : GEO_DB_ERROR;
-        goto Exit;
-    }
+    if (mmdb_error != MMDB_SUCCESS)
+        return mmdb_error == MMDB_IPV6_LOOKUP_IN_IPV4_DATABASE_ERROR ? GEO_BAD_ADDRESS : GEO_DB_ERROR;
     if (!result.found_entry)
-        goto Exit;
+        return GEO_NOT_FOUND;
 
-    /* Read the codes in the database's shape: a continent given by the database wins over the table. */
-    if (geo->shape == SHAPE_GEOIP2) {
-        if ((rc = get_code(&result.entry, code, "continent", "code")) == 1)
-            take_continent(out, code);
-        if (rc >= 0 && (rc = get_code(&result.entry, code, "country", "iso_code")) == 1)
-            take_country(out, code);
-        if (rc >= 0 && out->country[0] == '\0' && (rc = get_code(&result.entry, code, "registered_country", "iso_code")) == 1)
-            take_country(out, code);
-    } else {
-        if ((rc = get_code(&result.entry, code, "continent_code", NULL)) == 1)
-            take_continent(out, code);
-        if (rc >= 0 && (rc = get_code(&result.entry, code, "country_code", NULL)) == 1)
-            take_country(out, code);
+    decode_memo_t *memo = &decode_memo[(result.entry.offset * 0x9e3779b1u) >> 24 & (DECODE_MEMO_SIZE - 1)];
+    if (memo->serial != geo->serial || memo->offset != result.entry.offset) {
+        memo->status = decode_entry(geo, &result.entry, &memo->loc);
+        memo->offset = result.entry.offset;
+        memo->serial = geo->serial;
     }
-    if (rc < 0) {
-        out->country[0] = '\0';
-        out->continent[0] = '\0';
-        status = GEO_DB_ERROR;
-        goto Exit;
-    }
-    if (out->continent[0] == '\0' && out->country[0] != '\0')
-        memcpy(out->continent, geo_country_continent(out->country), 3);
-    if (out->country[0] != '\0' || out->continent[0] != '\0')
-        status = GEO_FOUND;
-
-Exit:
-    return status;
+    *out = memo->loc;
+    return memo->status;
 }

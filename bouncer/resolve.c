@@ -28,11 +28,13 @@ static const char default_lang[] = "en-US";
 
 typedef struct st_field_t {
     const char *key;
+    size_t key_len;
     char *buf;
     size_t cap;
     size_t len; /* decoded length (may exceed cap: truncated) */
     int seen;
 } field_t;
+#define FIELD(name, buf) {name, sizeof(name) - 1, buf, sizeof(buf), 0, 0}
 
 static int hexval(char c)
 {
@@ -86,7 +88,7 @@ static void parse_query(const char *q, size_t qlen, field_t *fields, size_t nfie
             continue;
         for (size_t i = 0; i != nfields; ++i) {
             field_t *f = fields + i;
-            if (f->seen || strlen(f->key) != (size_t)kdec || memcmp(f->key, key, (size_t)kdec) != 0)
+            if (f->seen || f->key_len != (size_t)kdec || memcmp(f->key, key, (size_t)kdec) != 0)
                 continue;
             long vdec = resolve_query_unescape(val, vlen, f->buf, f->cap);
             if (vdec >= 0) {
@@ -274,7 +276,7 @@ static int code_is_rta(const char *code, size_t len)
     if (n <= 0)
         return 0;
     char content[8];
-    field_t f = {"content", content, sizeof(content), 0, 0};
+    field_t f = FIELD("content", content);
     parse_query((const char *)dec, (size_t)n, &f, 1);
     return f.seen && f.len >= 4 && memcmp(content, "rta:", 4) == 0;
 }
@@ -318,15 +320,17 @@ static int referer_is_mozilla(const char *ref, size_t len)
 
 static void substitute_path(out_t *o, const char *path, size_t plen, const char *lang, size_t llen)
 {
-    size_t i = 0, start = 0;
-    while (i + 5 <= plen) {
-        if (memcmp(path + i, ":lang", 5) == 0) {
-            put(o, path + start, i - start);
+    size_t start = 0;
+    const char *colon;
+    while (plen - start >= 5 && (colon = memchr(path + start, ':', plen - start - 4)) != NULL) {
+        size_t i = (size_t)(colon - path);
+        put(o, path + start, i - start);
+        if (memcmp(colon, ":lang", 5) == 0) {
             put(o, lang, llen);
-            i += 5;
-            start = i;
+            start = i + 5;
         } else {
-            ++i;
+            put(o, colon, 1);
+            start = i + 1;
         }
     }
     put(o, path + start, plen - start);
@@ -337,9 +341,8 @@ int resolve_request(const snapshot_t *snap, const resolve_input_t *in, resolve_o
     char product_buf[PRODUCT_CAP], os_buf[OS_CAP], lang_buf[LANG_CAP], print_buf[PRINT_CAP];
     char code_buf[RESOLVE_ATTRIBUTION_MAX], sig_buf[SIG_CAP];
     field_t fields[] = {
-        {"product", product_buf, sizeof(product_buf), 0, 0},       {"os", os_buf, sizeof(os_buf), 0, 0},
-        {"lang", lang_buf, sizeof(lang_buf), 0, 0},                {"print", print_buf, sizeof(print_buf), 0, 0},
-        {"attribution_code", code_buf, sizeof(code_buf), 0, 0}, {"attribution_sig", sig_buf, sizeof(sig_buf), 0, 0},
+        FIELD("product", product_buf), FIELD("os", os_buf), FIELD("lang", lang_buf), FIELD("print", print_buf),
+        FIELD("attribution_code", code_buf), FIELD("attribution_sig", sig_buf),
     };
     field_t *fproduct = fields, *fos = fields + 1, *flang = fields + 2, *fprint = fields + 3, *fcode = fields + 4,
             *fsig = fields + 5;

@@ -236,6 +236,28 @@ static void test_flat_fixture(void **state)
     geo_destroy(geo);
 }
 
+/* Each thread remembers decoded records by their offset in the file: two open files (whose small
+ * data sections put different countries at the same offsets) and a file reopened in turn must
+ * each keep their own answers. */
+static void test_answers_stay_with_their_file(void **state)
+{
+    geo_t *geoip2 = open_fixture("geoip2.mmdb"), *flat = open_fixture("flat.mmdb");
+    for (int i = 0; i != 3; ++i) {
+        expect(geoip2, "192.0.2.1", GEO_FOUND, "DE", "EU");
+        expect(flat, "192.0.2.1", GEO_FOUND, "FR", "EU");
+        expect(geoip2, "203.0.113.5", GEO_FOUND, "AU", "OC");
+        expect(flat, "203.0.113.9", GEO_FOUND, "NZ", "OC");
+    }
+    geo_destroy(flat);
+    for (int i = 0; i != 3; ++i) {
+        geo_t *again = open_fixture(i % 2 == 0 ? "flat.mmdb" : "ipv4.mmdb"); /* may reuse the freed handle's memory */
+        expect(again, "192.0.2.1", GEO_FOUND, i % 2 == 0 ? "FR" : "SE", "EU");
+        expect(geoip2, "192.0.2.1", GEO_FOUND, "DE", "EU");
+        geo_destroy(again);
+    }
+    geo_destroy(geoip2);
+}
+
 static void test_ipv4_fixture(void **state)
 {
     geo_t *geo = open_fixture("ipv4.mmdb");
@@ -478,6 +500,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_country_table),  cmocka_unit_test(test_geoip2_fixture),  cmocka_unit_test(test_flat_fixture),
+        cmocka_unit_test(test_answers_stay_with_their_file),
         cmocka_unit_test(test_ipv4_fixture),   cmocka_unit_test(test_empty_handle),    cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_corrupt_record), cmocka_unit_test(test_shared_testdata), cmocka_unit_test(test_default_database),
         cmocka_unit_test(test_threads),        cmocka_unit_test(test_status_names),

@@ -35,7 +35,7 @@ static const char catalog_json[] =
     "{\"product\":\"Firefox-Stub\",\"os\":\"win\",\"path\":\"/stub/:lang/Installer.exe\"},"
     "{\"product\":\"Firefox-115.0esr-SSL\",\"os\":\"win\",\"path\":\"/esr/:lang/Setup.exe\"},"
     "{\"product\":\"Firefox-115.0esr-SSL\",\"os\":\"win64\",\"path\":\"/esr64/:lang/Setup.exe\"},"
-    "{\"product\":\"Thunderbird-1.0\",\"os\":\"linux\",\"path\":\"/tb/:lang/:lang.tar.bz2\"},"
+    "{\"product\":\"Thunderbird-1.0\",\"os\":\"linux\",\"path\":\"/tb:1/::lang/:lang.tar.bz2:la\"},"
     "{\"product\":\"Old-1.0\",\"os\":\"win\",\"path\":\"/old.exe\"}"
     "],"
     "\"aliases\":["
@@ -167,8 +167,8 @@ static void test_table(void **state)
         {"product=firefox-latest;os=osx", 0, RESOLVE_LANDING, 0, "https://www.example.org/"},
         /* escaped key names decode */
         {"pro%64uct=firefox-latest", 0, RESOLVE_REDIRECT, 0, "http://dl.example.net/pub/firefox/139.0/win32/en-US/Setup.exe"},
-        /* any language for a product without languages; every :lang replaced */
-        {"product=thunderbird-1.0&os=linux&lang=sat", 0, RESOLVE_REDIRECT, 0, "http://dl.example.net/pub/tb/sat/sat.tar.bz2"},
+        /* any language for a product without languages; every :lang replaced, other colons kept */
+        {"product=thunderbird-1.0&os=linux&lang=sat", 0, RESOLVE_REDIRECT, 0, "http://dl.example.net/pub/tb:1/:sat/sat.tar.bz2:la"},
         /* print=yes exactly */
         {"product=firefox-latest&print=yes", 0, RESOLVE_PRINT, 0, "http://dl.example.net/pub/firefox/139.0/win32/en-US/Setup.exe"},
         {"product=firefox-latest&print=YES", 0, RESOLVE_REDIRECT, 0, "http://dl.example.net/pub/firefox/139.0/win32/en-US/Setup.exe"},
@@ -305,7 +305,7 @@ static void test_rules(void **state)
     expect_fail(run(f, "product=firefox-msi-latest", 0, win7_32, NULL), RESOLVE_NOT_FOUND, RESOLVE_REASON_UNKNOWN_PRODUCT);
     /* exact UA rule */
     r = run(f, "product=firefox-latest", 0, "NSIS InetBgDL (Mozilla)", NULL);
-    expect_url(r, RESOLVE_REDIRECT, "http://dl.example.net/pub/tb/en-US/en-US.tar.bz2");
+    expect_url(r, RESOLVE_REDIRECT, "http://dl.example.net/pub/tb:1/:en-US/en-US.tar.bz2:la");
     r = run(f, "product=firefox-latest", 0, "NSIS InetBgDL (Mozilla) ", NULL);
     expect_url(r, RESOLVE_REDIRECT, "http://dl.example.net/pub/firefox/139.0/win32/en-US/Setup.exe");
 }
