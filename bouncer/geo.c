@@ -48,8 +48,10 @@ struct st_geo_t {
  * Decoding a record's codes (MMDB_get_value walks the record's maps) costs more than the tree
  * walk that finds it, and a country database has few distinct records, shared by every range of a
  * country. So each thread remembers the decoded answer by the record's offset in the data section.
+ * The shipped iptoasn-country database has 233 distinct records: 2 million random IPv4 addresses
+ * hit this memo more than 99.9% of the time (94.6% with 256 entries, hence 1024).
  */
-#define DECODE_MEMO_SIZE 256 /* power of two; per thread */
+#define DECODE_MEMO_SIZE 1024 /* power of two; per thread (24 KB) */
 typedef struct st_decode_memo_t {
     uint64_t serial; /* 0: empty */
     uint32_t offset;
@@ -508,7 +510,7 @@ geo_status_t geo_lookup(const geo_t *geo, const struct sockaddr *addr, geo_locat
     if (!result.found_entry)
         return GEO_NOT_FOUND;
 
-    decode_memo_t *memo = &decode_memo[(result.entry.offset * 0x9e3779b1u) >> 24 & (DECODE_MEMO_SIZE - 1)];
+    decode_memo_t *memo = &decode_memo[(result.entry.offset * 0x9e3779b1u) >> 22 & (DECODE_MEMO_SIZE - 1)];
     if (memo->serial != geo->serial || memo->offset != result.entry.offset) {
         memo->status = decode_entry(geo, &result.entry, &memo->loc);
         memo->offset = result.entry.offset;
