@@ -480,8 +480,11 @@ int bouncer_create(const conf_node_t *section, const char *data_dir, bouncer_t *
     }
     geo_info_t info;
     geo_describe(settings->geo, &info);
-    log_info("bouncer", "GeoIP: %s (%s, %s)", info.path != NULL ? info.path : "none", info.shape,
-             info.database_type != NULL ? info.database_type : "");
+    char ipv4[64] = "IPv4 through the search tree";
+    if (info.ipv4_ranges != 0)
+        snprintf(ipv4, sizeof(ipv4), "IPv4 in %u ranges", info.ipv4_ranges);
+    log_info("bouncer", "GeoIP: %s (%s, %s, %s)", info.path != NULL ? info.path : "none", info.shape,
+             info.database_type != NULL ? info.database_type : "", ipv4);
     if (sentry_create(b->boot->health_check, b->store, on_health_change, b, &b->sentry, err) != 0)
         goto Exit;
     int watch_ret = watch_start(b);

@@ -23,9 +23,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <maxminddb.h>
 #include "bouncer/geo.h"
+#include "bouncer/geo_v4.h"
 
 /* How far geo_open looks for records that reveal the database's shape. */
 #define SHAPE_MAX_NODES 20000
@@ -37,12 +39,25 @@ typedef enum en_shape_t {
     SHAPE_FLAT,
 } shape_t;
 
+/* A decoded answer; geo_v4 ranges hold its number in geo_t.answers. */
+typedef struct st_answer_t {
+    geo_status_t status;
+    geo_location_t loc;
+} answer_t;
+
 struct st_geo_t {
     shape_t shape;
     char *path;
     uint64_t serial; /* unique per opened handle, so that a memo entry cannot outlive its file */
     MMDB_s mmdb;     /* valid only when shape != SHAPE_NONE */
+    geo_v4_t *v4;    /* the IPv4 addresses flattened, or NULL (then IPv4 walks the tree too) */
+    answer_t *answers;
+    uint32_t num_answers;
 };
+
+/* Flattening refuses databases with more IPv4 ranges than this (a city database could have
+ * millions; they keep the tree walk rather than take 8 bytes per range). */
+#define V4_MAX_RANGES (4u << 20)
 
 /*
  * Decoding a record's codes (MMDB_get_value walks the record's maps) costs more than the tree
@@ -325,6 +340,65 @@ Exit:
     return ret;
 }
 
+static geo_status_t decode_entry(const geo_t *geo, MMDB_entry_s *entry, geo_location_t *out);
+
+/* Numbers the distinct answers while geo_v4 flattens: by content (status, country, continent). */
+typedef struct st_answer_builder_t {
+    geo_t *geo;
+    uint16_t number_of[4][26 * 26 + 1][8]; /* 0: not numbered yet */
+    struct {
+        uint32_t offset;
+        uint16_t number; /* 0: empty */
+    } by_offset[4096];  /* records seen, so that each is decoded about once */
+} answer_builder_t;
+
+static int number_answer(void *ctx, MMDB_entry_s *entry)
+{
+    answer_builder_t *b = ctx;
+    geo_t *geo = b->geo;
+    size_t slot = (entry->offset * 0x9e3779b1u) >> 20 & 4095;
+    if (b->by_offset[slot].number != 0 && b->by_offset[slot].offset == entry->offset)
+        return b->by_offset[slot].number;
+    answer_t a;
+    a.status = decode_entry(geo, entry, &a.loc);
+    int country = a.loc.country[0] != '\0' ? country_index(a.loc.country) + 1 : 0;
+    uint16_t *number = &b->number_of[a.status][country][continent_index(a.loc.continent)];
+    if (*number == 0) {
+        if (geo->num_answers > UINT16_MAX)
+            return -1;
+        answer_t *answers = realloc(geo->answers, (geo->num_answers + 1) * sizeof(*answers));
+        if (answers == NULL)
+            return -1;
+        geo->answers = answers;
+        geo->answers[geo->num_answers] = a;
+        *number = (uint16_t)geo->num_answers++;
+    }
+    b->by_offset[slot].offset = entry->offset;
+    b->by_offset[slot].number = *number;
+    return *number;
+}
+
+/* Builds geo->v4; a database it cannot flatten keeps the tree walk for IPv4 (and says why in the log line's info). */
+static int flatten_ipv4(geo_t *geo)
+{
+    answer_builder_t *b = calloc(1, sizeof(*b));
+    if (b == NULL || (geo->answers = calloc(1, sizeof(*geo->answers))) == NULL) {
+        free(b);
+        return -ENOMEM;
+    }
+    geo->answers[GEO_V4_NONE].status = GEO_NOT_FOUND; /* loc is "" */
+    geo->num_answers = 1;
+    b->geo = geo;
+    int ret = geo_v4_build(&geo->mmdb, number_answer, b, V4_MAX_RANGES, &geo->v4);
+    free(b);
+    if (ret != 0) {
+        free(geo->answers);
+        geo->answers = NULL;
+        geo->num_answers = 0;
+    }
+    return ret;
+}
+
 int geo_open(const char *path, geo_t **geo, char *err, size_t err_size)
 {
     geo_t *g = NULL;
@@ -377,6 +451,10 @@ int geo_open(const char *path, geo_t **geo, char *err, size_t err_size)
         ret = -EINVAL;
         goto Exit;
     }
+    if ((ret = flatten_ipv4(g)) == -ENOMEM) {
+        set_error(err, err_size, "out of memory");
+        goto Exit;
+    }
     ret = 0;
 
 Exit:
@@ -385,6 +463,8 @@ Exit:
     } else if (g != NULL) {
         if (mmdb_open)
             MMDB_close(&g->mmdb);
+        geo_v4_destroy(g->v4);
+        free(g->answers);
         free(g->path);
         free(g);
     }
@@ -397,6 +477,8 @@ void geo_destroy(geo_t *geo)
         return;
     if (geo->shape != SHAPE_NONE)
         MMDB_close(&geo->mmdb);
+    geo_v4_destroy(geo->v4);
+    free(geo->answers);
     free(geo->path);
     free(geo);
 }
@@ -422,6 +504,7 @@ void geo_describe(const geo_t *geo, geo_info_t *info)
     info->build_epoch = geo->mmdb.metadata.build_epoch;
     info->ip_version = geo->mmdb.metadata.ip_version;
     info->node_count = geo->mmdb.metadata.node_count;
+    info->ipv4_ranges = geo->v4 != NULL ? geo_v4_num_ranges(geo->v4) : 0;
 }
 
 /* Copies a country code if it is a known ISO code; the legacy pseudo-countries EU and AP only give a continent. */
@@ -503,6 +586,11 @@ geo_status_t geo_lookup(const geo_t *geo, const struct sockaddr *addr, geo_locat
     }
     if (geo->shape == SHAPE_NONE)
         return GEO_NOT_FOUND;
+    if (addr->sa_family == AF_INET && geo->v4 != NULL) {
+        const answer_t *a = geo->answers + geo_v4_find(geo->v4, ntohl(((const struct sockaddr_in *)addr)->sin_addr.s_addr));
+        *out = a->loc;
+        return a->status;
+    }
 
     result = MMDB_lookup_sockaddr(&geo->mmdb, addr, &mmdb_error);
     if (mmdb_error != MMDB_SUCCESS)

@@ -47,6 +47,7 @@ typedef struct st_geo_info_t {
     uint64_t build_epoch;      /**< seconds since 1970 when the file was built (0 if none) */
     unsigned ip_version;       /**< 4 or 6 (0 for the empty handle) */
     uint32_t node_count;       /**< search tree nodes */
+    uint32_t ipv4_ranges;      /**< IPv4 ranges of the flattened table, 0 when IPv4 addresses walk the tree */
 } geo_info_t;
 
 /**

@@ -12,8 +12,9 @@ What runs (all on loopback, free ports, temporary directories):
     lookup, catalog of --products products x 3 OS locations and --mirrors mirrors (gen_catalog.py)
     imported with `edge catalog import` before start, then re-imported with PUT /api/v1/catalog;
   - edge B: the same with a 100-product catalog.
-wrk (-t2 -c64 by default) rotates through 64 request paths that all resolve to a location; the
-same Lua script (and header) drives nginx, which ignores the query. Rounds interleave nginx, A and
+wrk (-t2 -c64 by default) rotates through 4,096 requests: 64 request paths that all resolve to a
+location, each time with another of 1,011 X-Forwarded-For addresses (11 well-known hosts, 1,000
+random global ones); the same Lua script (and headers) drives nginx, which ignores both. Rounds interleave nginx, A and
 B so that machine noise hits all three; the printed ratio is the median over rounds.
 
 Usage: bench_bouncer.py --edge build-bench/bin/edge [--quick] [--duration 5] [--rounds 5]
@@ -34,21 +35,41 @@ import gen_catalog
 
 # Public addresses from several regions (documentation of well-known resolvers/hosts), sent as
 # X-Forwarded-For so that every request is geolocated.
-CLIENT_ADDRS = ["8.8.8.8", "1.1.1.1", "9.9.9.9", "208.67.222.222", "80.80.80.80", "193.0.14.129",
-                "202.12.27.33", "200.160.0.10", "196.216.2.1", "203.119.86.101", "2001:4860:4860::8888"]
+KNOWN_ADDRS = ["8.8.8.8", "1.1.1.1", "9.9.9.9", "208.67.222.222", "80.80.80.80", "193.0.14.129",
+               "202.12.27.33", "200.160.0.10", "196.216.2.1", "203.119.86.101", "2001:4860:4860::8888"]
+
+
+def random_global_addrs(count, seed=7):
+    """Deterministic global unicast addresses (4 in 5 IPv4), so that GeoIP lookups walk many
+    different branches of the database as real clients would, not the same few."""
+    import ipaddress
+    import random
+    rnd, out = random.Random(seed), []
+    while len(out) < count:
+        if rnd.random() < 0.8:
+            a = ipaddress.IPv4Address(rnd.getrandbits(32))
+        else:
+            a = ipaddress.IPv6Address((0x2000 + rnd.getrandbits(12)) << 112 | rnd.getrandbits(112))
+        if a.is_global and not a.is_multicast:
+            out.append(str(a))
+    return out
+
+
+# 1,011 addresses against 64 paths: the 4,096 requests wrk rotates through are all different pairs.
+CLIENT_ADDRS = KNOWN_ADDRS + random_global_addrs(1000)
 
 LUA = r"""
--- rotates through pre-formatted GET requests (paths from args[1], X-Forwarded-For values from args[2])
+-- rotates through 4096 pre-formatted GET requests (paths from args[1] x X-Forwarded-For values from args[2])
 local reqs = {}
 local idx = 0
 function init(args)
   local paths, addrs = {}, {}
   for line in io.lines(args[1]) do paths[#paths + 1] = line end
   if args[2] then for line in io.lines(args[2]) do addrs[#addrs + 1] = line end end
-  for i, p in ipairs(paths) do
+  for i = 1, (#addrs > 0 and 4096 or #paths) do
     local h = {}
     if #addrs > 0 then h["X-Forwarded-For"] = addrs[(i - 1) % #addrs + 1] end
-    reqs[#reqs + 1] = wrk.format("GET", p, h)
+    reqs[#reqs + 1] = wrk.format("GET", paths[(i - 1) % #paths + 1], h)
   end
   idx = math.random(#reqs)
 end
@@ -327,7 +348,7 @@ def main():
         targets = [("nginx", "http://127.0.0.1:%d" % nginx.port, files["big"]),
                    ("edge-big", "http://127.0.0.1:%d" % edge_a.port, files["big"]),
                    ("edge-small", "http://127.0.0.1:%d" % edge_b.port, files["small"])]
-        print("wrk -t%d -c%d -d%ds --latency, Lua rotating 64 paths x %d X-Forwarded-For addresses; %d round(s)"
+        print("wrk -t%d -c%d -d%ds --latency, Lua rotating 4096 requests (64 paths, %d X-Forwarded-For addresses); %d round(s)"
               % (args.threads, args.connections, args.duration, len(CLIENT_ADDRS), args.rounds))
         for rnd in range(args.rounds):
             # rotate the order every round so that a burst of outside load does not always hit the same target

@@ -6,7 +6,8 @@
  * libmaxmind-db-writer-perl) into a temporary directory; without perl the committed copies next to
  * the script are used. Known answers from the real databases in $EDGE_SHARED_DIR/testdata/geoip
  * are checked when those files are present, and skipped otherwise. The shipped default database
- * data/geoip/iptoasn-country.mmdb is always checked.
+ * data/geoip/iptoasn-country.mmdb is always checked. The flattened IPv4 table (geo_v4.c) is
+ * checked against libmaxminddb's own tree walk on every database at hand.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +25,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <cmocka.h>
+#include <maxminddb.h>
 #include "bouncer/geo.h"
+#include "bouncer/geo_v4.h"
 
 static char tmpdir[] = "/tmp/edge-test-geo-XXXXXX";
 static char fixtures[PATH_MAX];
@@ -186,6 +189,7 @@ static void test_geoip2_fixture(void **state)
     assert_int_equal(info.ip_version, 6);
     assert_true(info.build_epoch > 0);
     assert_true(info.node_count > 0);
+    assert_true(info.ipv4_ranges > 0);
     assert_non_null(strstr(info.path, "geoip2.mmdb"));
 
     expect(geo, "192.0.2.1", GEO_FOUND, "DE", "EU");
@@ -393,6 +397,100 @@ static void test_corrupt_record(void **state)
     geo_destroy(geo);
 }
 
+/* geo_v4 numbers records by their offset here, so that a lookup can be compared with the tree walk's entry. */
+typedef struct st_numbering_t {
+    uint32_t offsets[4096];
+    uint32_t count;
+} numbering_t;
+
+static int number_of(numbering_t *nb, uint32_t offset)
+{
+    for (uint32_t i = 0; i != nb->count; ++i)
+        if (nb->offsets[i] == offset)
+            return (int)i + 1;
+    if (nb->count == sizeof(nb->offsets) / sizeof(nb->offsets[0]))
+        return -1;
+    nb->offsets[nb->count++] = offset;
+    return (int)nb->count;
+}
+
+static int number_record(void *ctx, MMDB_entry_s *entry)
+{
+    return number_of(ctx, entry->offset);
+}
+
+/* The flat table gives the record libmaxminddb's walk finds, for random addresses and the edges of their networks. */
+static void check_flat_matches_tree(const char *path)
+{
+    MMDB_s mmdb;
+    assert_int_equal(MMDB_open(path, MMDB_MODE_MMAP, &mmdb), MMDB_SUCCESS);
+    numbering_t *nb = calloc(1, sizeof(*nb));
+    geo_v4_t *table = NULL;
+    assert_int_equal(geo_v4_build(&mmdb, number_record, nb, 1u << 24, &table), 0);
+    assert_true(geo_v4_num_ranges(table) >= 1);
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    unsigned found = 0;
+    for (unsigned i = 0; i != 300000; ++i) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        uint32_t addr = (uint32_t)(x >> 16);
+        unsigned bits = (unsigned)(x & 31);
+        if (i % 3 == 1) /* the first address of a network around it */
+            addr &= ~((1u << bits) - 1);
+        else if (i % 3 == 2) /* the last */
+            addr |= (1u << bits) - 1;
+        /* the ends of the space, and the fixtures' networks (random addresses seldom fall in them) */
+        static const uint32_t fixed[] = {0,          UINT32_MAX, 0x7fffffff, 0x80000000, 0xc0000201, 0xc00002ff,
+                                         0xc0000300, 0xc00001ff, 0xc6336407, 0xcb00710c, 0xcb0071c8, 0x0a010203,
+                                         0x64400101, 0x64400001, 0x08080808, 0x7f000001, 0x510245a0, 0x59a01470,
+                                         0xd8a05338};
+        if (i < sizeof(fixed) / sizeof(fixed[0]))
+            addr = fixed[i];
+        struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(addr)};
+        int mmdb_error;
+        MMDB_lookup_result_s r = MMDB_lookup_sockaddr(&mmdb, (struct sockaddr *)&sin, &mmdb_error);
+        assert_int_equal(mmdb_error, MMDB_SUCCESS);
+        int want = r.found_entry ? number_of(nb, r.entry.offset) : GEO_V4_NONE;
+        found += r.found_entry;
+        if (geo_v4_find(table, addr) != want)
+            print_error("%s: %08x: flat table %u, tree %d\n", path, addr, geo_v4_find(table, addr), want);
+        assert_int_equal(geo_v4_find(table, addr), want);
+    }
+    if (found == 0)
+        print_error("%s: no address found\n", path);
+    assert_true(found > 0);
+    geo_v4_destroy(table);
+    free(nb);
+    MMDB_close(&mmdb);
+}
+
+static void test_flat_ipv4_table(void **state)
+{
+    static const char *const names[] = {"geoip2.mmdb", "flat.mmdb", "ipv4.mmdb"};
+    char path[PATH_MAX];
+    for (size_t i = 0; i != sizeof(names) / sizeof(names[0]); ++i) {
+        path_in(path, sizeof(path), fixtures, names[i]);
+        check_flat_matches_tree(path);
+    }
+    snprintf(path, sizeof(path), "%s/data/geoip/iptoasn-country.mmdb", source_dir());
+    check_flat_matches_tree(path);
+    const char *shared = getenv("EDGE_SHARED_DIR");
+    if (shared != NULL) {
+        snprintf(path, sizeof(path), "%s/testdata/geoip/GeoIP2-Country-Test.mmdb", shared);
+        if (file_exists(path))
+            check_flat_matches_tree(path);
+    }
+    /* a table that would need more ranges than allowed is refused, and geo_open then walks the tree */
+    MMDB_s mmdb;
+    numbering_t *nb = calloc(1, sizeof(*nb));
+    geo_v4_t *table = NULL;
+    snprintf(path, sizeof(path), "%s/data/geoip/iptoasn-country.mmdb", source_dir());
+    assert_int_equal(MMDB_open(path, MMDB_MODE_MMAP, &mmdb), MMDB_SUCCESS);
+    assert_int_equal(geo_v4_build(&mmdb, number_record, nb, 100, &table), -E2BIG);
+    assert_null(table);
+    MMDB_close(&mmdb);
+    free(nb);
+}
+
 /* Known answers from MaxMind's test database and the iptoasn data, when present. */
 static void test_shared_testdata(void **state)
 {
@@ -501,6 +599,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_country_table),  cmocka_unit_test(test_geoip2_fixture),  cmocka_unit_test(test_flat_fixture),
         cmocka_unit_test(test_answers_stay_with_their_file),
+        cmocka_unit_test(test_flat_ipv4_table),
         cmocka_unit_test(test_ipv4_fixture),   cmocka_unit_test(test_empty_handle),    cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_corrupt_record), cmocka_unit_test(test_shared_testdata), cmocka_unit_test(test_default_database),
         cmocka_unit_test(test_threads),        cmocka_unit_test(test_status_names),
