@@ -16,6 +16,7 @@
 #include "bouncer/module.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +60,8 @@ int bouncer__settings_create(bouncer_config_t *config, bouncer_settings_t **out,
     s->resolve.attribution_key = s->config->attribution_key;
     s->resolve.attribution_key_len = s->config->attribution_key_len;
     s->resolve.fail_open = s->config->fail_open;
+    static _Atomic uint64_t last_generation;
+    s->resolve.generation = atomic_fetch_add(&last_generation, 1) + 1;
     snprintf(s->cache_control, sizeof(s->cache_control), "max-age=%llu", (unsigned long long)s->config->cache_max_age);
     snprintf(s->cache_control_private, sizeof(s->cache_control_private), "private, max-age=%llu",
              (unsigned long long)s->config->cache_max_age);

@@ -7,7 +7,8 @@
  * entry behind a trusted proxy), decide HTTPS (TLS listener, or the pin header sent by a trusted
  * peer: the socket peer is checked, never the resolved client), look the client up in GeoIP,
  * draw a random number from the thread's xorshift128+ generator (seeded from getrandom), resolve
- * into a stack buffer and map the outcome to HTTP in one table (`answers`). Everything that must
+ * into a stack buffer (through the thread's resolve_memo: a query string seen before skips the
+ * lookups and only draws its mirror) and map the outcome to HTTP in one table (`answers`). Everything that must
  * outlive the call (Location, mirror name, body) is copied into the request's pool: the snapshot
  * and the settings are released before h2o sends the answer.
  *
@@ -32,6 +33,7 @@
 #include "bouncer/clientaddr.h"
 #include "bouncer/internal.h"
 #include "bouncer/module.h"
+#include "bouncer/resolve_memo.h"
 #include "edge/log.h"
 #include "edge/respond.h"
 
@@ -61,6 +63,7 @@ typedef struct st_pointer_slot_t {
 typedef struct st_bouncer_worker_t {
     struct st_bouncer_worker_t *next;
     snapshot_reader_t *reader;
+    resolve_memo_t *memo; /* NULL when out of memory: every request resolves afresh */
     int slot;
     uint64_t rng[2];
     uint64_t flags_version; /* snapshot version the flags below describe */
@@ -297,7 +300,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         in.referer_len = req->headers.entries[hi].value.len;
     }
     resolve_output_t out;
-    if (resolve_request(snap, &in, &out, buf, sizeof(buf)) != 0) {
+    if (resolve_request_memo(w->memo, snap, &in, &out, buf, sizeof(buf)) != 0) {
         static const char body[] = "Internal Server Error.\n";
         respond_text(req, 500, "Internal Server Error", "text/plain; charset=utf-8", body, sizeof(body) - 1);
         goto Exit;
@@ -367,6 +370,38 @@ Exit:
 
 /* ---- per-thread setup ---- */
 
+static void worker_free(worker_t *w)
+{
+    snapshot_reader_unregister(w->reader);
+    resolve_memo_destroy(w->memo);
+    free(w);
+}
+
+/* The workers' memo counts, summed at scrape time (under workers_lock, so no worker goes away meanwhile). */
+static double memo_sum(bouncer_t *b, int hits)
+{
+    uint64_t sum = 0, h, m;
+    pthread_mutex_lock(&b->workers_lock);
+    for (worker_t *w = b->workers; w != NULL; w = w->next) {
+        if (w->memo != NULL) {
+            resolve_memo_counts(w->memo, &h, &m);
+            sum += hits ? h : m;
+        }
+    }
+    pthread_mutex_unlock(&b->workers_lock);
+    return (double)sum;
+}
+
+static double memo_hits(void *b)
+{
+    return memo_sum(b, 1);
+}
+
+static double memo_misses(void *b)
+{
+    return memo_sum(b, 0);
+}
+
 static void on_context_init(h2o_handler_t *self, h2o_context_t *ctx)
 {
     bouncer_t *b = ((redirect_handler_t *)self)->bouncer;
@@ -376,6 +411,7 @@ static void on_context_init(h2o_handler_t *self, h2o_context_t *ctx)
         return;
     }
     w->reader = snapshot_reader_register(b->snapshots);
+    w->memo = resolve_memo_create();
     w->slot = bouncer__settings_slot(b);
     if (w->reader == NULL || w->slot < 0)
         log_error("bouncer", "too many worker threads: this one answers 503");
@@ -404,8 +440,7 @@ static void on_context_dispose(h2o_handler_t *self, h2o_context_t *ctx)
         }
     }
     pthread_mutex_unlock(&b->workers_lock);
-    snapshot_reader_unregister(w->reader);
-    free(w);
+    worker_free(w);
     h2o_context_set_handler_context(ctx, self, NULL);
 }
 
@@ -415,8 +450,7 @@ void bouncer__handler_dispose(bouncer_t *b)
     while (b->workers != NULL) {
         worker_t *w = b->workers;
         b->workers = w->next;
-        snapshot_reader_unregister(w->reader);
-        free(w);
+        worker_free(w);
     }
 }
 
@@ -449,7 +483,11 @@ static int register_static_metrics(void)
 
 int bouncer__handler_register(bouncer_t *b, route_registrar_t *routes)
 {
-    if (register_static_metrics() != 0)
+    static const char memo_help[] = "Redirect requests whose product, os and location came from the worker's memory of recent "
+                                     "query strings (hit) or were resolved afresh (miss)";
+    if (register_static_metrics() != 0 ||
+        metrics_counter_fn("edge_bouncer_resolve_memo_total", memo_help, "result=\"hit\"", memo_hits, b) != 0 ||
+        metrics_counter_fn("edge_bouncer_resolve_memo_total", memo_help, "result=\"miss\"", memo_misses, b) != 0)
         return -ENOMEM;
     h2o_pathconf_t *pathconf = routes->add(routes, b->boot->prefix, "redirect");
     if (pathconf == NULL)

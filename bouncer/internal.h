@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <strings.h>
 #include "bouncer/catalog.h"
+#include "bouncer/resolve.h"
 #include "bouncer/snapshot.h"
 
 /* A candidate entry: mirror index in the low 15 bits, the "unhealthy" flag in the top bit. */
@@ -190,5 +191,24 @@ uint8_t bouncer__continent_bit(const char *s, size_t len);
 
 /** Formats an error message into err (NULL is allowed); shared by catalog.c, catalog_validate.c and catalog_json.c. */
 void catalog__set_error(catalog_error_t *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * resolve.c's two halves. resolve__prepare runs every step that does not depend on the client's
+ * place or the random draw (query, rules, stub hand-off, lookups); resolve__finish chooses the
+ * mirror and writes the URL. A plan holds views into the snapshot and the config only (the
+ * language is copied), so resolve_memo.c may keep it for as long as both stay the same.
+ */
+typedef struct st_resolve_plan_t {
+    resolve_output_t out; /* the answer, but for the mirror and the URL of a redirect or print */
+    uint32_t location;    /* REDIRECT/PRINT: the location to choose a mirror for */
+    size_t lang_len;
+    char lang[CATALOG_LANG_MAX + 1]; /* last: prepare clears the fields before it */
+} resolve_plan_t;
+
+/* Fills plan (a stub hand-off URL goes into buf); 0 or -ENOSPC. Needs snap and in->config. */
+int resolve__prepare(const snapshot_t *snap, const resolve_input_t *in, resolve_plan_t *plan, char *buf, size_t bufsize);
+/* The answer for a plan; 0 or -ENOSPC. */
+int resolve__finish(const snapshot_t *snap, const resolve_input_t *in, const resolve_plan_t *plan, resolve_output_t *out, char *buf,
+                    size_t bufsize);
 
 #endif

@@ -10,6 +10,7 @@
  * Worker threads; no allocation, no locks.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -336,7 +337,12 @@ static void substitute_path(out_t *o, const char *path, size_t plen, const char 
     put(o, path + start, plen - start);
 }
 
-int resolve_request(const snapshot_t *snap, const resolve_input_t *in, resolve_output_t *out, char *buf, size_t bufsize)
+/*
+ * The steps that do not depend on the client's place or the random draw: parsing, rules, stub
+ * hand-off, lookups. A plan for a redirect or print names the location; resolve__finish chooses
+ * the mirror. Any other plan is the whole answer (a stub URL is written into buf).
+ */
+int resolve__prepare(const snapshot_t *snap, const resolve_input_t *in, resolve_plan_t *plan, char *buf, size_t bufsize)
 {
     char product_buf[PRODUCT_CAP], os_buf[OS_CAP], lang_buf[LANG_CAP], print_buf[PRINT_CAP];
     char code_buf[RESOLVE_ATTRIBUTION_MAX], sig_buf[SIG_CAP];
@@ -351,12 +357,11 @@ int resolve_request(const snapshot_t *snap, const resolve_input_t *in, resolve_o
     const char *ua = in->user_agent != NULL ? in->user_agent : "", *ref = in->referer != NULL ? in->referer : "";
     size_t ualen = in->user_agent != NULL ? in->user_agent_len : 0, reflen = in->referer != NULL ? in->referer_len : 0;
     const resolve_config_t *cfg = in->config;
+    resolve_output_t *out = &plan->out;
     out_t o = {buf, bufsize, 0, 0};
-    int ret = 0;
 
-    memset(out, 0, sizeof(*out));
-    if (snap == NULL || cfg == NULL)
-        return -EINVAL;
+    memset(plan, 0, offsetof(resolve_plan_t, lang));
+    plan->lang[0] = '\0';
     if (bufsize != 0)
         buf[0] = '\0';
 
@@ -375,7 +380,7 @@ int resolve_request(const snapshot_t *snap, const resolve_input_t *in, resolve_o
             out->outcome = RESOLVE_NOT_FOUND;
             out->reason = RESOLVE_REASON_NO_LANDING;
         }
-        goto Exit;
+        return 0;
     }
 
     /* names longer than the catalog allows cannot name anything (and must not be viewed past
@@ -383,7 +388,7 @@ int resolve_request(const snapshot_t *snap, const resolve_input_t *in, resolve_o
     if (product_len > CATALOG_NAME_MAX || os_len > CATALOG_OS_MAX) {
         out->outcome = RESOLVE_NOT_FOUND;
         out->reason = os_len > CATALOG_OS_MAX ? RESOLVE_REASON_UNKNOWN_OS : RESOLVE_REASON_UNKNOWN_PRODUCT;
-        goto Exit;
+        return 0;
     }
 
     /* 3. defaults and the language tag check */
@@ -400,7 +405,7 @@ int resolve_request(const snapshot_t *snap, const resolve_input_t *in, resolve_o
         if (lang_len > flang->cap || !catalog_lang_is_valid(lang, lang_len)) {
             out->outcome = RESOLVE_BAD_REQUEST;
             out->reason = RESOLVE_REASON_INVALID_LANG;
-            goto Exit;
+            return 0;
         }
     }
 
@@ -442,8 +447,12 @@ int resolve_request(const snapshot_t *snap, const resolve_input_t *in, resolve_o
         put_form(&o, os, os_len);
         put(&o, "&product=", 9);
         put_form(&o, product, product_len);
+        if (o.overflow)
+            return -ENOSPC;
         out->outcome = RESOLVE_STUB_REDIRECT;
-        goto Url;
+        out->url = buf;
+        out->url_len = o.len;
+        return 0;
     }
 
     /* 6. alias, os, product, language, location */
@@ -451,7 +460,7 @@ int resolve_request(const snapshot_t *snap, const resolve_input_t *in, resolve_o
     if (osi == UINT32_MAX) {
         out->outcome = RESOLVE_NOT_FOUND;
         out->reason = RESOLVE_REASON_UNKNOWN_OS;
-        goto Exit;
+        return 0;
     }
     out->os = snap->oses[osi].ptr;
     out->os_len = snap->oses[osi].len;
@@ -468,7 +477,7 @@ int resolve_request(const snapshot_t *snap, const resolve_input_t *in, resolve_o
         out->product_len = 0;
         out->outcome = RESOLVE_NOT_FOUND;
         out->reason = RESOLVE_REASON_UNKNOWN_PRODUCT;
-        goto Exit;
+        return 0;
     }
     const snapshot_product_t *p = snap->products + pi;
     if (p->num_languages != 0) {
@@ -483,7 +492,7 @@ int resolve_request(const snapshot_t *snap, const resolve_input_t *in, resolve_o
         if (j == p->num_languages) {
             out->outcome = RESOLVE_NOT_FOUND;
             out->reason = RESOLVE_REASON_UNKNOWN_LANG;
-            goto Exit;
+            return 0;
         }
     }
     uint32_t li = UINT32_MAX;
@@ -496,17 +505,33 @@ int resolve_request(const snapshot_t *snap, const resolve_input_t *in, resolve_o
     if (li == UINT32_MAX) {
         out->outcome = RESOLVE_NOT_FOUND;
         out->reason = RESOLVE_REASON_NO_LOCATION;
-        goto Exit;
+        return 0;
     }
 
-    /* 7. scheme and mirror */
+    /* 7. scheme; the mirror is resolve__finish's */
     out->https = p->ssl_only || in->https;
+    out->outcome = fprint->seen && fprint->len == 3 && memcmp(print_buf, "yes", 3) == 0 ? RESOLVE_PRINT : RESOLVE_REDIRECT;
+    plan->location = li;
+    memcpy(plan->lang, lang, lang_len); /* a tag passed the check above: at most CATALOG_LANG_MAX bytes */
+    plan->lang[lang_len] = '\0';
+    plan->lang_len = lang_len;
+    return 0;
+}
+
+int resolve__finish(const snapshot_t *snap, const resolve_input_t *in, const resolve_plan_t *plan, resolve_output_t *out, char *buf,
+                    size_t bufsize)
+{
+    *out = plan->out;
+    if (out->outcome != RESOLVE_REDIRECT && out->outcome != RESOLVE_PRINT)
+        return 0;
+
+    /* 7. mirror */
     mirror_client_t client = {in->country, in->continent};
     mirror_choice_t choice;
-    if (mirror_choose(snap, li, out->https, &client, cfg->fail_open, in->random, &choice) != 0) {
+    if (mirror_choose(snap, plan->location, out->https, &client, in->config->fail_open, in->random, &choice) != 0) {
         out->outcome = RESOLVE_NOT_FOUND;
         out->reason = RESOLVE_REASON_NO_MIRROR;
-        goto Exit;
+        return 0;
     }
     out->mirror = choice.name;
     out->mirror_len = choice.name_len;
@@ -514,7 +539,8 @@ int resolve_request(const snapshot_t *snap, const resolve_input_t *in, resolve_o
     out->mirror_healthy = choice.healthy;
 
     /* 8. URL: base URL and path joined by exactly one '/' */
-    const snapshot_str_t *path = &snap->locations[li].path;
+    out_t o = {buf, bufsize, 0, 0};
+    const snapshot_str_t *path = &snap->locations[plan->location].path;
     size_t blen = choice.base_url_len, skip = 0;
     int base_slash = blen != 0 && choice.base_url[blen - 1] == '/', path_slash = path->len != 0 && path->ptr[0] == '/';
     put(&o, choice.base_url, blen);
@@ -522,18 +548,25 @@ int resolve_request(const snapshot_t *snap, const resolve_input_t *in, resolve_o
         skip = 1;
     else if (!base_slash && !path_slash)
         put(&o, "/", 1);
-    substitute_path(&o, path->ptr + skip, path->len - skip, lang, lang_len);
-    out->outcome = fprint->seen && fprint->len == 3 && memcmp(print_buf, "yes", 3) == 0 ? RESOLVE_PRINT : RESOLVE_REDIRECT;
-
-Url:
-    if (o.overflow) {
-        ret = -ENOSPC;
-        goto Exit;
-    }
+    substitute_path(&o, path->ptr + skip, path->len - skip, plan->lang, plan->lang_len);
+    if (o.overflow)
+        return -ENOSPC;
     out->url = buf;
     out->url_len = o.len;
-Exit:
-    return ret;
+    return 0;
+}
+
+int resolve_request(const snapshot_t *snap, const resolve_input_t *in, resolve_output_t *out, char *buf, size_t bufsize)
+{
+    resolve_plan_t plan;
+    int ret;
+
+    memset(out, 0, sizeof(*out));
+    if (snap == NULL || in->config == NULL)
+        return -EINVAL;
+    if ((ret = resolve__prepare(snap, in, &plan, buf, bufsize)) != 0)
+        return ret;
+    return resolve__finish(snap, in, &plan, out, buf, bufsize);
 }
 
 const char *resolve_outcome_name(resolve_outcome_t o)

@@ -54,6 +54,7 @@ typedef struct st_resolve_config_t {
     const unsigned char *attribution_key; /* HMAC-SHA256 key; NULL/0: the signature is not checked */
     size_t attribution_key_len;
     int fail_open; /* use present-but-unhealthy mirrors when no healthy one can serve */
+    uint64_t generation; /* differs between any two configs alive in one process (resolve_memo.h keys on it) */
 } resolve_config_t;
 
 typedef struct st_resolve_input_t {

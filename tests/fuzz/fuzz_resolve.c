@@ -3,7 +3,8 @@
  * libFuzzer target: arbitrary query strings (and, after a NUL byte in the input, a user agent
  * and a referer) through resolve_request() against a fixed catalog with rules, aliases and
  * stub attribution enabled. Checks that every URL produced is visible ASCII only, so nothing a
- * client sends can split a Location header.
+ * client sends can split a Location header, and that the same request through a resolve_memo
+ * (a miss, then a hit; the memo lives across inputs) gets the same answer.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 #include "bouncer/catalog.h"
 #include "bouncer/resolve.h"
+#include "bouncer/resolve_memo.h"
 #include "bouncer/snapshot.h"
 
 static const char catalog_json[] =
@@ -26,14 +28,32 @@ static const char catalog_json[] =
     "\"referer_not_prefix\":[\"https://www.mozilla.org/\"],\"set_product\":\"firefox-1.0-ssl\"}]}";
 
 static snapshot_t *snap;
+static resolve_memo_t *memo;
+
+/* The memo's answer is resolve_request()'s: same outcome, catalog strings and URL bytes. */
+static void check_memo(const resolve_input_t *in, const resolve_output_t *want, int want_ret)
+{
+    static char buf[RESOLVE_BUF_SIZE];
+    for (int i = 0; i != 2; ++i) {
+        resolve_output_t out;
+        int ret = resolve_request_memo(memo, snap, in, &out, buf, sizeof(buf));
+        if (ret != want_ret || out.outcome != want->outcome || out.reason != want->reason || out.url_len != want->url_len ||
+            (out.url_len != 0 && memcmp(out.url, want->url, out.url_len) != 0) || out.mirror != want->mirror ||
+            out.product != want->product || out.os != want->os || out.rule != want->rule || out.tier != want->tier ||
+            out.https != want->https || out.mirror_healthy != want->mirror_healthy)
+            abort();
+    }
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static char buf[RESOLVE_BUF_SIZE];
     static const resolve_config_t cfgs[2] = {
-        {"https://www.example.org/", "https://stub.example/", NULL, 0, 1},
-        {NULL, "https://stub.example/?x=1", (const unsigned char *)"key", 3, 0},
+        {"https://www.example.org/", "https://stub.example/", NULL, 0, 1, 1},
+        {NULL, "https://stub.example/?x=1", (const unsigned char *)"key", 3, 0, 2},
     };
+    if (memo == NULL && (memo = resolve_memo_create()) == NULL)
+        abort();
     if (snap == NULL) {
         catalog_t *cat = NULL;
         if (catalog_from_json(catalog_json, sizeof(catalog_json) - 1, 0, &cat, NULL) != 0 || snapshot_build(cat, &snap) != 0)
@@ -61,6 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int ret = resolve_request(snap, &in, &out, buf, sizeof(buf));
         if (ret != 0)
             abort(); /* RESOLVE_BUF_SIZE always suffices */
+        check_memo(&in, &out, ret);
         if (out.outcome == RESOLVE_REDIRECT || out.outcome == RESOLVE_PRINT || out.outcome == RESOLVE_STUB_REDIRECT) {
             for (size_t j = 0; j != out.url_len; ++j)
                 if ((unsigned char)out.url[j] <= 0x20 || (unsigned char)out.url[j] >= 0x7f)

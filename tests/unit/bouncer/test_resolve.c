@@ -2,6 +2,8 @@
 /*
  * Unit tests for bouncer/resolve.c: go-bouncer request semantics as a table, plus hostile
  * inputs (header injection attempts, bad escapes, repeated keys) and stub attribution.
+ * Every request is also resolved through a resolve_memo (bouncer/resolve_memo.c), once on a miss
+ * and once on a hit, and both answers must equal resolve_request()'s.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -16,6 +18,7 @@
 #include <openssl/hmac.h>
 #include "bouncer/catalog.h"
 #include "bouncer/resolve.h"
+#include "bouncer/resolve_memo.h"
 #include "bouncer/snapshot.h"
 
 static const char catalog_json[] =
@@ -62,6 +65,7 @@ static const char catalog_json[] =
 typedef struct st_fixture_t {
     snapshot_t *snap;
     resolve_config_t cfg;
+    resolve_memo_t *memo;
 } fixture_t;
 
 static int setup(void **state)
@@ -77,6 +81,7 @@ static int setup(void **state)
     catalog_destroy(cat);
     f->cfg.landing_url = "https://www.example.org/";
     f->cfg.fail_open = 1;
+    assert_non_null(f->memo = resolve_memo_create());
     *state = f;
     return 0;
 }
@@ -85,6 +90,7 @@ static int teardown(void **state)
 {
     fixture_t *f = *state;
     snapshot_destroy(f->snap);
+    resolve_memo_destroy(f->memo);
     free(f);
     return 0;
 }
@@ -94,6 +100,24 @@ typedef struct st_result_t {
     resolve_output_t out;
     char url[RESOLVE_BUF_SIZE];
 } result_t;
+
+/* Two answers are the same: outcome, reason, the same catalog strings, the same URL bytes. */
+static void expect_same(const result_t *a, const result_t *b)
+{
+    assert_int_equal(a->ret, b->ret);
+    assert_int_equal(a->out.outcome, b->out.outcome);
+    assert_int_equal(a->out.reason, b->out.reason);
+    assert_int_equal(a->out.url_len, b->out.url_len);
+    if (a->out.url_len != 0)
+        assert_memory_equal(a->out.url, b->out.url, a->out.url_len);
+    assert_ptr_equal(a->out.mirror, b->out.mirror);
+    assert_ptr_equal(a->out.product, b->out.product);
+    assert_ptr_equal(a->out.os, b->out.os);
+    assert_ptr_equal(a->out.rule, b->out.rule);
+    assert_int_equal(a->out.tier, b->out.tier);
+    assert_int_equal(a->out.mirror_healthy, b->out.mirror_healthy);
+    assert_int_equal(a->out.https, b->out.https);
+}
 
 static result_t *run(fixture_t *f, const char *query, int https, const char *ua, const char *referer)
 {
@@ -109,6 +133,25 @@ static result_t *run(fixture_t *f, const char *query, int https, const char *ua,
                           .random = 0.25};
     memset(&r, 0, sizeof(r));
     r.ret = resolve_request(f->snap, &in, &r.out, r.url, sizeof(r.url));
+    /* tests change f->cfg in place, which settings never do: a new generation makes the memo's first answer a miss */
+    ++f->cfg.generation;
+    uint64_t hits0, misses0, hits1, misses1;
+    resolve_memo_counts(f->memo, &hits0, &misses0);
+    for (int i = 0; i != 2; ++i) {
+        static result_t m;
+        memset(&m, 0, sizeof(m));
+        m.ret = resolve_request_memo(f->memo, f->snap, &in, &m.out, m.url, sizeof(m.url));
+        expect_same(&r, &m);
+    }
+    resolve_memo_counts(f->memo, &hits1, &misses1);
+    /* this catalog has rules, so User-Agent and Referer are part of the key; over-long keys pass by */
+    if (in.query_len + in.user_agent_len + in.referer_len > RESOLVE_MEMO_KEY_MAX) {
+        assert_int_equal(misses1, misses0);
+        assert_int_equal(hits1, hits0);
+    } else {
+        assert_int_equal(misses1, misses0 + (r.out.outcome == RESOLVE_STUB_REDIRECT ? 2 : 1)); /* stub hand-offs are not kept */
+        assert_int_equal(hits1, hits0 + (r.out.outcome == RESOLVE_STUB_REDIRECT ? 0 : 1));
+    }
     return &r;
 }
 
@@ -406,12 +449,70 @@ static void test_unescape(void **state)
     assert_memory_equal(buf, "abcd", 4);
 }
 
+/* One request through the memo, without a new generation, against resolve_request(). */
+static void memo_matches(fixture_t *f, const snapshot_t *snap, const char *query, int https, const char *ua, const char *referer,
+                         const char *url)
+{
+    static result_t direct, memo;
+    resolve_input_t in = {.config = &f->cfg,
+                          .query = query,
+                          .query_len = strlen(query),
+                          .user_agent = ua,
+                          .user_agent_len = ua != NULL ? strlen(ua) : 0,
+                          .referer = referer,
+                          .referer_len = referer != NULL ? strlen(referer) : 0,
+                          .https = https,
+                          .random = 0.25};
+    memset(&direct, 0, sizeof(direct));
+    memset(&memo, 0, sizeof(memo));
+    direct.ret = resolve_request(snap, &in, &direct.out, direct.url, sizeof(direct.url));
+    memo.ret = resolve_request_memo(f->memo, snap, &in, &memo.out, memo.url, sizeof(memo.url));
+    expect_same(&direct, &memo);
+    expect_url(&memo, RESOLVE_REDIRECT, url);
+}
+
+/* What can change an answer is part of the memo's key: scheme, User-Agent, Referer, snapshot. */
+static void test_memo_keys(void **state)
+{
+    fixture_t *f = *state;
+    const char *win7 = "Mozilla/5.0 (Windows NT 6.1; rv:115.0) Gecko/20100101 Firefox/115.0";
+    const char *win10 = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:139.0) Gecko/20100101 Firefox/139.0";
+    const char *mozilla = "https://www.mozilla.org/en-US/firefox/new/";
+    char *json = strdup(catalog_json);
+    char *at = strstr(json, "/firefox/139.0/mac/");
+    memcpy(at, "/firefox/140.0/mac/", 19);
+    catalog_t *cat = NULL;
+    catalog_error_t err = {{0}};
+    snapshot_t *next = NULL;
+    assert_int_equal(catalog_from_json(json, strlen(json), 0, &cat, &err), 0);
+    assert_int_equal(snapshot_build(cat, &next), 0);
+    catalog_destroy(cat);
+    free(json);
+
+    for (int i = 0; i != 3; ++i) {
+        memo_matches(f, f->snap, "product=firefox-latest&os=osx", 0, NULL, NULL, "http://dl.example.net/pub/firefox/139.0/mac/en-US/a.dmg");
+        memo_matches(f, f->snap, "product=firefox-latest&os=osx", 1, NULL, NULL,
+                     "https://dl.example.net/pub/firefox/139.0/mac/en-US/a.dmg");
+        memo_matches(f, next, "product=firefox-latest&os=osx", 0, NULL, NULL, "http://dl.example.net/pub/firefox/140.0/mac/en-US/a.dmg");
+        memo_matches(f, f->snap, "product=firefox-latest-ssl", 0, win7, NULL, "https://dl.example.net/pub/esr/en-US/Setup.exe");
+        memo_matches(f, f->snap, "product=firefox-latest-ssl", 0, win10, NULL,
+                     "https://dl.example.net/pub/firefox/139.0/win32/en-US/Setup.exe");
+        memo_matches(f, f->snap, "product=firefox-latest-ssl", 0, win7, mozilla,
+                     "https://dl.example.net/pub/firefox/139.0/win32/en-US/Setup.exe");
+    }
+    uint64_t hits, misses;
+    resolve_memo_counts(f->memo, &hits, &misses);
+    assert_true(hits >= 12);
+    snapshot_destroy(next);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),           cmocka_unit_test(test_metrics_fields), cmocka_unit_test(test_no_landing),
         cmocka_unit_test(test_buffer_too_small), cmocka_unit_test(test_repeated_keys), cmocka_unit_test(test_overlong_values),
         cmocka_unit_test(test_rules),           cmocka_unit_test(test_attribution),    cmocka_unit_test(test_unescape),
+        cmocka_unit_test(test_memo_keys),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: MIT
+/*
+ * resolve_memo: remembered resolve__prepare plans (see resolve_memo.h).
+ *
+ * The key bytes are the query, then the User-Agent and the Referer when they can change the
+ * answer; their lengths, the scheme, the snapshot (address and version) and the settings
+ * (address and generation) complete it. A hit copies the plan and runs resolve__finish.
+ */
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include "bouncer/internal.h"
+#include "bouncer/resolve_memo.h"
+
+#define MEMO_ENTRIES 1024 /* power of two */
+
+typedef struct st_memo_entry_t {
+    uint64_t hash;
+    const snapshot_t *snap; /* NULL: empty */
+    uint64_t snap_version;
+    const resolve_config_t *config;
+    uint64_t config_generation;
+    uint16_t query_len, ua_len, ref_len;
+    uint8_t https;
+    char key[RESOLVE_MEMO_KEY_MAX];
+    resolve_plan_t plan;
+} memo_entry_t;
+
+struct st_resolve_memo_t {
+    _Atomic uint64_t hits, misses; /* written by the owner thread only (no locked add), read by scrapes */
+    memo_entry_t entries[MEMO_ENTRIES];
+};
+
+resolve_memo_t *resolve_memo_create(void)
+{
+    return calloc(1, sizeof(resolve_memo_t));
+}
+
+void resolve_memo_destroy(resolve_memo_t *memo)
+{
+    free(memo);
+}
+
+void resolve_memo_counts(const resolve_memo_t *memo, uint64_t *hits, uint64_t *misses)
+{
+    *hits = atomic_load_explicit(&memo->hits, memory_order_relaxed);
+    *misses = atomic_load_explicit(&memo->misses, memory_order_relaxed);
+}
+
+static void count(_Atomic uint64_t *counter)
+{
+    atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + 1, memory_order_relaxed);
+}
+
+static uint64_t hash_bytes(uint64_t h, const char *p, size_t n)
+{
+    const uint64_t k = 0x9e3779b97f4a7c15ull;
+    for (; n >= 8; p += 8, n -= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        h = (h ^ v) * k;
+        h ^= h >> 29;
+    }
+    uint64_t v = 0;
+    memcpy(&v, p, n);
+    h = (h ^ v ^ (uint64_t)n << 56) * k;
+    return h ^ h >> 32;
+}
+
+int resolve_request_memo(resolve_memo_t *memo, const snapshot_t *snap, const resolve_input_t *in, resolve_output_t *out,
+                         char *buf, size_t bufsize)
+{
+    if (memo == NULL || snap == NULL || in->config == NULL)
+        return resolve_request(snap, in, out, buf, bufsize);
+
+    /* the request facts that can change the plan */
+    const resolve_config_t *cfg = in->config;
+    int stub = cfg->stub_root_url != NULL && cfg->stub_root_url[0] != '\0';
+    const char *q = in->query != NULL ? in->query : "";
+    size_t qlen = in->query != NULL ? in->query_len : 0;
+    size_t ualen = snap->num_rules != 0 && in->user_agent != NULL ? in->user_agent_len : 0;
+    size_t reflen = (snap->num_rules != 0 || stub) && in->referer != NULL ? in->referer_len : 0;
+    if (qlen + ualen + reflen > RESOLVE_MEMO_KEY_MAX)
+        return resolve_request(snap, in, out, buf, bufsize);
+    uint64_t h = hash_bytes((uint64_t)(in->https != 0) << 63 | (uint64_t)qlen << 32 | ualen << 16 | reflen, q, qlen);
+    if (ualen != 0)
+        h = hash_bytes(h, in->user_agent, ualen);
+    if (reflen != 0)
+        h = hash_bytes(h, in->referer, reflen);
+
+    memo_entry_t *e = &memo->entries[h & (MEMO_ENTRIES - 1)];
+    if (e->hash == h && e->snap == snap && e->snap_version == snap->version && e->config == cfg &&
+        e->config_generation == cfg->generation && e->https == (in->https != 0) && e->query_len == qlen && e->ua_len == ualen &&
+        e->ref_len == reflen && memcmp(e->key, q, qlen) == 0 && (ualen == 0 || memcmp(e->key + qlen, in->user_agent, ualen) == 0) &&
+        (reflen == 0 || memcmp(e->key + qlen + ualen, in->referer, reflen) == 0)) {
+        count(&memo->hits);
+        return resolve__finish(snap, in, &e->plan, out, buf, bufsize);
+    }
+
+    count(&memo->misses);
+    resolve_plan_t plan;
+    int ret = resolve__prepare(snap, in, &plan, buf, bufsize);
+    if (ret != 0) {
+        memset(out, 0, sizeof(*out));
+        return ret;
+    }
+    if (plan.out.outcome != RESOLVE_STUB_REDIRECT) {
+        e->hash = h;
+        e->snap = snap;
+        e->snap_version = snap->version;
+        e->config = cfg;
+        e->config_generation = cfg->generation;
+        e->https = in->https != 0;
+        e->query_len = (uint16_t)qlen;
+        e->ua_len = (uint16_t)ualen;
+        e->ref_len = (uint16_t)reflen;
+        memcpy(e->key, q, qlen);
+        if (ualen != 0)
+            memcpy(e->key + qlen, in->user_agent, ualen);
+        if (reflen != 0)
+            memcpy(e->key + qlen + ualen, in->referer, reflen);
+        e->plan = plan;
+    }
+    return resolve__finish(snap, in, &plan, out, buf, bufsize);
+}
