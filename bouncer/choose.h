@@ -52,6 +52,23 @@ typedef struct st_mirror_choice_t {
 int mirror_choose(const snapshot_t *snap, uint32_t location, int https, const mirror_client_t *client, int fail_open,
                   double random, mirror_choice_t *out);
 
+/**
+ * A worker thread's memory of recent client-dependent sums (see choose.c): what tier and health
+ * class a (candidate list, country, continent) pair ends in, and which candidates are in it.
+ * Not shared between threads.
+ */
+typedef struct st_choose_memo_t choose_memo_t;
+
+/** A new, empty memo, or NULL when out of memory. */
+choose_memo_t *choose_memo_create(void);
+
+/** Frees a memo; NULL is a no-op. */
+void choose_memo_destroy(choose_memo_t *memo);
+
+/** mirror_choose() through a memo (NULL: mirror_choose()): the same choice for the same arguments. */
+int mirror_choose_memo(choose_memo_t *memo, const snapshot_t *snap, uint32_t location, int https, const mirror_client_t *client,
+                       int fail_open, double random, mirror_choice_t *out);
+
 /** "country", "continent", "any" or "none". */
 const char *mirror_tier_name(mirror_tier_t tier);
 

@@ -105,6 +105,7 @@ typedef struct st_snapshot_alias_t {
 
 struct st_snapshot_t {
     uint64_t version;
+    uint64_t serial; /* unique in the process (a build counter), so a memory keyed on it cannot outlive the snapshot */
     int64_t built_at_usec; /* CLOCK_REALTIME */
     uint64_t build_usec;   /* how long the build took */
 
@@ -207,8 +208,8 @@ typedef struct st_resolve_plan_t {
 
 /* Fills plan (a stub hand-off URL goes into buf); 0 or -ENOSPC. Needs snap and in->config. */
 int resolve__prepare(const snapshot_t *snap, const resolve_input_t *in, resolve_plan_t *plan, char *buf, size_t bufsize);
-/* The answer for a plan; 0 or -ENOSPC. */
-int resolve__finish(const snapshot_t *snap, const resolve_input_t *in, const resolve_plan_t *plan, resolve_output_t *out, char *buf,
-                    size_t bufsize);
+/* The answer for a plan (the mirror through choose, a memo when not NULL); 0 or -ENOSPC. */
+int resolve__finish(const snapshot_t *snap, const resolve_input_t *in, const resolve_plan_t *plan, choose_memo_t *choose,
+                    resolve_output_t *out, char *buf, size_t bufsize);
 
 #endif

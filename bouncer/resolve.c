@@ -518,8 +518,8 @@ int resolve__prepare(const snapshot_t *snap, const resolve_input_t *in, resolve_
     return 0;
 }
 
-int resolve__finish(const snapshot_t *snap, const resolve_input_t *in, const resolve_plan_t *plan, resolve_output_t *out, char *buf,
-                    size_t bufsize)
+int resolve__finish(const snapshot_t *snap, const resolve_input_t *in, const resolve_plan_t *plan, choose_memo_t *choose,
+                    resolve_output_t *out, char *buf, size_t bufsize)
 {
     *out = plan->out;
     if (out->outcome != RESOLVE_REDIRECT && out->outcome != RESOLVE_PRINT)
@@ -528,7 +528,7 @@ int resolve__finish(const snapshot_t *snap, const resolve_input_t *in, const res
     /* 7. mirror */
     mirror_client_t client = {in->country, in->continent};
     mirror_choice_t choice;
-    if (mirror_choose(snap, plan->location, out->https, &client, in->config->fail_open, in->random, &choice) != 0) {
+    if (mirror_choose_memo(choose, snap, plan->location, out->https, &client, in->config->fail_open, in->random, &choice) != 0) {
         out->outcome = RESOLVE_NOT_FOUND;
         out->reason = RESOLVE_REASON_NO_MIRROR;
         return 0;
@@ -566,7 +566,7 @@ int resolve_request(const snapshot_t *snap, const resolve_input_t *in, resolve_o
         return -EINVAL;
     if ((ret = resolve__prepare(snap, in, &plan, buf, bufsize)) != 0)
         return ret;
-    return resolve__finish(snap, in, &plan, out, buf, bufsize);
+    return resolve__finish(snap, in, &plan, NULL, out, buf, bufsize);
 }
 
 const char *resolve_outcome_name(resolve_outcome_t o)

@@ -3,7 +3,7 @@
  * resolve_memo: remembered resolve__prepare plans (see resolve_memo.h).
  *
  * The key bytes are the query, then the User-Agent and the Referer when they can change the
- * answer; their lengths, the scheme, the snapshot (address and version) and the settings
+ * answer; their lengths, the scheme, the snapshot (its serial) and the settings
  * (address and generation) complete it. A hit copies the plan and runs resolve__finish.
  */
 #include <stdatomic.h>
@@ -16,8 +16,7 @@
 
 typedef struct st_memo_entry_t {
     uint64_t hash;
-    const snapshot_t *snap; /* NULL: empty */
-    uint64_t snap_version;
+    uint64_t snap_serial; /* 0: empty */
     const resolve_config_t *config;
     uint64_t config_generation;
     uint16_t query_len, ua_len, ref_len;
@@ -28,16 +27,23 @@ typedef struct st_memo_entry_t {
 
 struct st_resolve_memo_t {
     _Atomic uint64_t hits, misses; /* written by the owner thread only (no locked add), read by scrapes */
+    choose_memo_t *choose;         /* the mirror choice's own memo (NULL when out of memory: none) */
     memo_entry_t entries[MEMO_ENTRIES];
 };
 
 resolve_memo_t *resolve_memo_create(void)
 {
-    return calloc(1, sizeof(resolve_memo_t));
+    resolve_memo_t *memo = calloc(1, sizeof(*memo));
+    if (memo != NULL)
+        memo->choose = choose_memo_create();
+    return memo;
 }
 
 void resolve_memo_destroy(resolve_memo_t *memo)
 {
+    if (memo == NULL)
+        return;
+    choose_memo_destroy(memo->choose);
     free(memo);
 }
 
@@ -89,12 +95,12 @@ int resolve_request_memo(resolve_memo_t *memo, const snapshot_t *snap, const res
         h = hash_bytes(h, in->referer, reflen);
 
     memo_entry_t *e = &memo->entries[h & (MEMO_ENTRIES - 1)];
-    if (e->hash == h && e->snap == snap && e->snap_version == snap->version && e->config == cfg &&
+    if (e->hash == h && e->snap_serial == snap->serial && e->config == cfg &&
         e->config_generation == cfg->generation && e->https == (in->https != 0) && e->query_len == qlen && e->ua_len == ualen &&
         e->ref_len == reflen && memcmp(e->key, q, qlen) == 0 && (ualen == 0 || memcmp(e->key + qlen, in->user_agent, ualen) == 0) &&
         (reflen == 0 || memcmp(e->key + qlen + ualen, in->referer, reflen) == 0)) {
         count(&memo->hits);
-        return resolve__finish(snap, in, &e->plan, out, buf, bufsize);
+        return resolve__finish(snap, in, &e->plan, memo->choose, out, buf, bufsize);
     }
 
     count(&memo->misses);
@@ -106,8 +112,7 @@ int resolve_request_memo(resolve_memo_t *memo, const snapshot_t *snap, const res
     }
     if (plan.out.outcome != RESOLVE_STUB_REDIRECT) {
         e->hash = h;
-        e->snap = snap;
-        e->snap_version = snap->version;
+        e->snap_serial = snap->serial;
         e->config = cfg;
         e->config_generation = cfg->generation;
         e->https = in->https != 0;
@@ -121,5 +126,5 @@ int resolve_request_memo(resolve_memo_t *memo, const snapshot_t *snap, const res
             memcpy(e->key + qlen + ualen, in->referer, reflen);
         e->plan = plan;
     }
-    return resolve__finish(snap, in, &plan, out, buf, bufsize);
+    return resolve__finish(snap, in, &plan, memo->choose, out, buf, bufsize);
 }

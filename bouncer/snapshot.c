@@ -11,6 +11,7 @@
  * memory grows with the number of distinct health situations, not with locations x mirrors.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -396,6 +397,8 @@ int snapshot_build(const catalog_t *cat, snapshot_t **out)
     *out = NULL;
     if ((snap = calloc(1, sizeof(*snap))) == NULL)
         goto Exit;
+    static _Atomic uint64_t last_serial;
+    snap->serial = atomic_fetch_add(&last_serial, 1) + 1;
     if (cat->num_oses > 65535 || cat->num_mirrors > CATALOG_MIRRORS_MAX) {
         ret = -E2BIG;
         goto Exit;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Unit tests for bouncer/choose.c: weight proportionality (statistical), weight 0, health
- * classes with fail-open, geography tiers and restricted mirrors.
+ * classes with fail-open, geography tiers and restricted mirrors. Every choice is also made
+ * through one choose_memo that lives across all tests, and must be the same.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -34,11 +35,26 @@ static snapshot_t *build(const char *mirrors_json, const char *health_json)
     return snap;
 }
 
+static choose_memo_t *memo; /* lives across the tests: entries of destroyed snapshots must never be used */
+
+/* mirror_choose(), checked against mirror_choose_memo() with the same arguments (a miss or a hit). */
 static int pick(const snapshot_t *snap, int https, const char *country, const char *continent, int fail_open, double r,
                 mirror_choice_t *c)
 {
     mirror_client_t client = {country, continent};
-    return mirror_choose(snap, 0, https, &client, fail_open, r, c);
+    mirror_choice_t m;
+    int ret = mirror_choose(snap, 0, https, &client, fail_open, r, c);
+    if (memo == NULL)
+        assert_non_null(memo = choose_memo_create());
+    for (int i = 0; i != 2; ++i) {
+        assert_int_equal(mirror_choose_memo(memo, snap, 0, https, &client, fail_open, r, &m), ret);
+        assert_int_equal(m.mirror, c->mirror);
+        assert_ptr_equal(m.name, c->name);
+        assert_ptr_equal(m.base_url, c->base_url);
+        assert_int_equal(m.tier, c->tier);
+        assert_int_equal(m.healthy, c->healthy);
+    }
+    return ret;
 }
 
 static void test_weights(void **state)
@@ -186,6 +202,56 @@ static void test_geo(void **state)
     snapshot_destroy(snap);
 }
 
+/* Many mirrors, mixed restrictions and health: the memo's choice is mirror_choose's for every client and draw. */
+static void test_memo_matches(void **state)
+{
+    char mirrors[16384], health[16384];
+    size_t m = 0, h = 0;
+    static const char *const countries[] = {"DE", "FR", "US", "JP", "BR", "AU", "ZA", "IN"};
+    static const char *const continents[] = {"EU", "EU", "NA", "AS", "SA", "OC", "AF", "AS"};
+    m += (size_t)snprintf(mirrors + m, sizeof(mirrors) - m, "[");
+    h += (size_t)snprintf(health + h, sizeof(health) - h, "[");
+    for (int i = 0; i != 90; ++i) {
+        const char *restrict_to = i % 3 == 1 ? ",\"countries\":[\"%s\"]" : i % 6 == 2 ? ",\"continents\":[\"%s\"]" : "";
+        char extra[64];
+        snprintf(extra, sizeof(extra), restrict_to, i % 3 == 1 ? countries[i % 8] : continents[i % 8]);
+        m += (size_t)snprintf(mirrors + m, sizeof(mirrors) - m, "%s{\"name\":\"m%d\",\"base_url\":\"%s://m%d.example/\",\"weight\":%d%s}",
+                              i != 0 ? "," : "", i, i % 2 ? "https" : "http", i, (i * 37) % 50, extra);
+        if (i % 5 == 0)
+            h += (size_t)snprintf(health + h, sizeof(health) - h, "%s{\"mirror\":\"m%d\",\"product\":\"P\",\"os\":\"win\",\"state\":\"%s\"}",
+                                  h > 1 ? "," : "", i, i % 10 == 0 ? "unhealthy" : "absent");
+    }
+    snprintf(mirrors + m, sizeof(mirrors) - m, "]");
+    snprintf(health + h, sizeof(health) - h, "]");
+    snapshot_t *snap = build(mirrors, health);
+    mirror_choice_t c;
+    int chosen = 0;
+    for (int round = 0; round != 3; ++round)
+        for (size_t k = 0; k != 9; ++k)
+            for (int https = 0; https != 2; ++https)
+                for (double r = 0; r < 1; r += 0.0625)
+                    chosen += pick(snap, https, k < 8 ? countries[k] : "", k < 8 ? continents[k] : NULL, round == 1, r, &c) == 0;
+    assert_true(chosen > 0);
+    /* more clients than the memo has entries: keys share entries and must still be told apart */
+    for (char a = 'A'; a <= 'Z'; ++a)
+        for (char b = 'A'; b <= 'Z'; ++b)
+            for (double r = 0.1; r < 1; r += 0.4) {
+                char country[3] = {a, b, '\0'};
+                pick(snap, (a + b) % 2, country, continents[(a * 26 + b) % 8], 1, r, &c);
+            }
+    snapshot_destroy(snap);
+
+    /* a new snapshot (likely at the old one's address, same list length) where the health changed */
+    const char *two = "[{\"name\":\"a\",\"base_url\":\"http://a.example/\",\"weight\":5},"
+                      "{\"name\":\"b\",\"base_url\":\"http://b.example/\",\"weight\":5}]";
+    for (int i = 0; i != 4; ++i) {
+        snap = build(two, i % 2 ? "[{\"mirror\":\"a\",\"product\":\"P\",\"os\":\"win\",\"state\":\"unhealthy\"}]" : NULL);
+        assert_int_equal(pick(snap, 0, "DE", "EU", 1, 0.1, &c), 0);
+        assert_string_equal(c.name, i % 2 ? "b" : "a");
+        snapshot_destroy(snap);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -193,6 +259,7 @@ int main(void)
         cmocka_unit_test(test_only_zero_weights),
         cmocka_unit_test(test_health),
         cmocka_unit_test(test_geo),
+        cmocka_unit_test(test_memo_matches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
