@@ -448,10 +448,12 @@ int bouncer_create(const conf_node_t *section, const char *data_dir, bouncer_t *
     int ret = -1;
 
     *out = NULL;
-    if ((b = calloc(1, sizeof(*b))) == NULL) {
+    /* calloc aligns to 16 bytes only: the workers' settings slots must each have a cache line of their own */
+    if ((b = aligned_alloc(_Alignof(bouncer_t), sizeof(*b))) == NULL) {
         snprintf(err->msg, sizeof(err->msg), "out of memory");
         goto Exit;
     }
+    memset(b, 0, sizeof(*b));
     pthread_mutex_init(&b->republish_lock, NULL);
     pthread_mutex_init(&b->workers_lock, NULL);
     if (bouncer_config_parse(section, &b->boot, err) != 0 || bouncer_config_parse(section, &config, err) != 0)

@@ -563,6 +563,22 @@ static geo_status_t decode_entry(const geo_t *geo, MMDB_entry_s *entry, geo_loca
     return out->country[0] != '\0' || out->continent[0] != '\0' ? GEO_FOUND : GEO_NOT_FOUND;
 }
 
+void geo_prefetch(const geo_t *geo, const struct sockaddr *addr)
+{
+    if (geo->v4 == NULL)
+        return;
+    if (addr->sa_family == AF_INET) {
+        geo_v4_prefetch(geo->v4, ntohl(((const struct sockaddr_in *)addr)->sin_addr.s_addr));
+    } else if (addr->sa_family == AF_INET6) {
+        const struct in6_addr *a6 = &((const struct sockaddr_in6 *)addr)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a6)) {
+            uint32_t v4;
+            memcpy(&v4, a6->s6_addr + 12, 4);
+            geo_v4_prefetch(geo->v4, ntohl(v4));
+        }
+    }
+}
+
 geo_status_t geo_lookup(const geo_t *geo, const struct sockaddr *addr, geo_location_t *out)
 {
     struct sockaddr_in v4;

@@ -76,6 +76,13 @@ int geo_open(const char *path, geo_t **geo, char *err, size_t err_size);
 void geo_destroy(geo_t *geo);
 
 /**
+ * Starts loading, in the background, the memory geo_lookup() will first read for this address
+ * (IPv4 only; a no-op otherwise). A caller with other work to do first hides most of a cache
+ * miss: with clients from everywhere, the table is seldom in the cache.
+ */
+void geo_prefetch(const geo_t *geo, const struct sockaddr *addr);
+
+/**
  * Looks up the country and continent of an address.
  * IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) are looked up as the IPv4 address they carry.
  * @param[in] geo handle (never NULL; use the empty handle when no database is configured)

@@ -4,10 +4,11 @@
  *
  * Walking the database's search tree costs one dependent memory read per bit of the address, and
  * below the first dozen levels each read misses the CPU cache when clients come from everywhere.
- * The flat table answers in three or four reads: a direct index by the top 16 bits gives the few
- * ranges that can hold the address, a binary search among them finds the range, and the range
- * holds a small number that the caller maps to its decoded answer (a country database has a few
- * hundred distinct records, so the numbers fit in 16 bits).
+ * The flat table answers in one read for most addresses: an entry per value of the top 16 bits
+ * holds the answer at the block's start and up to three later range starts with their answers;
+ * busier blocks add a binary search over their starts' low 16 bits. An answer is a small number
+ * that the caller maps to its decoded record (a country database has a few hundred distinct
+ * records, so the numbers fit in 16 bits).
  *
  * Built once when the database is opened (the whole IPv4 subtree is walked in address order;
  * adjacent ranges with the same answer are merged); immutable afterwards, so any number of threads
@@ -41,6 +42,9 @@ int geo_v4_build(const MMDB_s *mmdb, geo_v4_answer_cb answer, void *ctx, uint32_
 
 /** The answer number for an IPv4 address in host byte order (GEO_V4_NONE when no record covers it). */
 uint16_t geo_v4_find(const geo_v4_t *table, uint32_t addr);
+
+/** Asks the CPU to start loading what geo_v4_find() will read first for this address. */
+void geo_v4_prefetch(const geo_v4_t *table, uint32_t addr);
 
 /** Ranges in the table (after merging), for the startup log. */
 uint32_t geo_v4_num_ranges(const geo_v4_t *table);

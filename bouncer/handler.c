@@ -272,9 +272,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
             if (header_equals_ci(req->headers.entries[i].value, conf->pin_value))
                 https = 1;
     }
-    geo_location_t loc = {"", ""};
-    geo_status_t geo_status = client_known ? geo_lookup(settings->geo, (struct sockaddr *)&client, &loc) : GEO_BAD_ADDRESS;
-    metrics_counter_inc(geo_counters[geo_status]);
+    if (client_known)
+        geo_prefetch(settings->geo, (struct sockaddr *)&client); /* the lookup comes after the plan */
 
     /* resolve under the snapshot */
     if ((snap = snapshot_acquire(w->reader)) == NULL) {
@@ -284,8 +283,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         goto Exit;
     }
     update_flags(w, snap);
-    resolve_input_t in = {.config = &settings->resolve, .https = https, .country = loc.country, .continent = loc.continent,
-                          .random = rng_double(w)};
+    resolve_input_t in = {.config = &settings->resolve, .https = https, .random = rng_double(w)};
     if (req->query_at != SIZE_MAX) {
         in.query = req->path.base + req->query_at + 1;
         in.query_len = req->path.len - req->query_at - 1;
@@ -299,8 +297,16 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         in.referer = req->headers.entries[hi].value.base;
         in.referer_len = req->headers.entries[hi].value.len;
     }
+    resolve_plan_t scratch;
+    const resolve_plan_t *plan;
     resolve_output_t out;
-    if (resolve_request_memo(w->memo, snap, &in, &out, buf, sizeof(buf)) != 0) {
+    int ret = resolve_memo_plan(w->memo, snap, &in, &scratch, &plan, buf, sizeof(buf));
+    geo_location_t loc = {"", ""};
+    geo_status_t geo_status = client_known ? geo_lookup(settings->geo, (struct sockaddr *)&client, &loc) : GEO_BAD_ADDRESS;
+    metrics_counter_inc(geo_counters[geo_status]);
+    in.country = loc.country;
+    in.continent = loc.continent;
+    if (ret != 0 || resolve_memo_answer(w->memo, snap, &in, plan, &out, buf, sizeof(buf)) != 0) {
         static const char body[] = "Internal Server Error.\n";
         respond_text(req, 500, "Internal Server Error", "text/plain; charset=utf-8", body, sizeof(body) - 1);
         goto Exit;

@@ -67,7 +67,7 @@ struct st_bouncer_t {
     pthread_mutex_t workers_lock; /* guards workers (thread start and end only) */
     struct st_bouncer_worker_t *workers;
 
-    _Atomic(bouncer_settings_t *) settings;
+    _Alignas(64) _Atomic(bouncer_settings_t *) settings; /* read by every redirect: not on a line anything writes often */
     bouncer_settings_slot_t slots[BOUNCER_MAX_SLOTS];
     atomic_uint num_slots;
 

@@ -4,8 +4,9 @@
  *
  * The key bytes are the query, then the User-Agent and the Referer when they can change the
  * answer; their lengths, the scheme, the snapshot (its serial) and the settings
- * (address and generation) complete it. A hit copies the plan and runs resolve__finish.
+ * (address and generation) complete it. A hit hands out the remembered plan for resolve__finish.
  */
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,11 +74,12 @@ static uint64_t hash_bytes(uint64_t h, const char *p, size_t n)
     return h ^ h >> 32;
 }
 
-int resolve_request_memo(resolve_memo_t *memo, const snapshot_t *snap, const resolve_input_t *in, resolve_output_t *out,
-                         char *buf, size_t bufsize)
+int resolve_memo_plan(resolve_memo_t *memo, const snapshot_t *snap, const resolve_input_t *in, resolve_plan_t *scratch,
+                      const resolve_plan_t **plan, char *buf, size_t bufsize)
 {
-    if (memo == NULL || snap == NULL || in->config == NULL)
-        return resolve_request(snap, in, out, buf, bufsize);
+    *plan = scratch;
+    if (memo == NULL)
+        return resolve__prepare(snap, in, scratch, buf, bufsize);
 
     /* the request facts that can change the plan */
     const resolve_config_t *cfg = in->config;
@@ -87,7 +89,7 @@ int resolve_request_memo(resolve_memo_t *memo, const snapshot_t *snap, const res
     size_t ualen = snap->num_rules != 0 && in->user_agent != NULL ? in->user_agent_len : 0;
     size_t reflen = (snap->num_rules != 0 || stub) && in->referer != NULL ? in->referer_len : 0;
     if (qlen + ualen + reflen > RESOLVE_MEMO_KEY_MAX)
-        return resolve_request(snap, in, out, buf, bufsize);
+        return resolve__prepare(snap, in, scratch, buf, bufsize);
     uint64_t h = hash_bytes((uint64_t)(in->https != 0) << 63 | (uint64_t)qlen << 32 | ualen << 16 | reflen, q, qlen);
     if (ualen != 0)
         h = hash_bytes(h, in->user_agent, ualen);
@@ -95,22 +97,18 @@ int resolve_request_memo(resolve_memo_t *memo, const snapshot_t *snap, const res
         h = hash_bytes(h, in->referer, reflen);
 
     memo_entry_t *e = &memo->entries[h & (MEMO_ENTRIES - 1)];
-    if (e->hash == h && e->snap_serial == snap->serial && e->config == cfg &&
-        e->config_generation == cfg->generation && e->https == (in->https != 0) && e->query_len == qlen && e->ua_len == ualen &&
-        e->ref_len == reflen && memcmp(e->key, q, qlen) == 0 && (ualen == 0 || memcmp(e->key + qlen, in->user_agent, ualen) == 0) &&
+    if (e->hash == h && e->snap_serial == snap->serial && e->config == cfg && e->config_generation == cfg->generation &&
+        e->https == (in->https != 0) && e->query_len == qlen && e->ua_len == ualen && e->ref_len == reflen &&
+        memcmp(e->key, q, qlen) == 0 && (ualen == 0 || memcmp(e->key + qlen, in->user_agent, ualen) == 0) &&
         (reflen == 0 || memcmp(e->key + qlen + ualen, in->referer, reflen) == 0)) {
         count(&memo->hits);
-        return resolve__finish(snap, in, &e->plan, memo->choose, out, buf, bufsize);
+        *plan = &e->plan;
+        return 0;
     }
 
     count(&memo->misses);
-    resolve_plan_t plan;
-    int ret = resolve__prepare(snap, in, &plan, buf, bufsize);
-    if (ret != 0) {
-        memset(out, 0, sizeof(*out));
-        return ret;
-    }
-    if (plan.out.outcome != RESOLVE_STUB_REDIRECT) {
+    int ret = resolve__prepare(snap, in, scratch, buf, bufsize);
+    if (ret == 0 && scratch->out.outcome != RESOLVE_STUB_REDIRECT) {
         e->hash = h;
         e->snap_serial = snap->serial;
         e->config = cfg;
@@ -124,7 +122,28 @@ int resolve_request_memo(resolve_memo_t *memo, const snapshot_t *snap, const res
             memcpy(e->key + qlen, in->user_agent, ualen);
         if (reflen != 0)
             memcpy(e->key + qlen + ualen, in->referer, reflen);
-        e->plan = plan;
+        e->plan = *scratch;
     }
-    return resolve__finish(snap, in, &plan, memo->choose, out, buf, bufsize);
+    return ret;
+}
+
+int resolve_memo_answer(resolve_memo_t *memo, const snapshot_t *snap, const resolve_input_t *in, const resolve_plan_t *plan,
+                        resolve_output_t *out, char *buf, size_t bufsize)
+{
+    return resolve__finish(snap, in, plan, memo != NULL ? memo->choose : NULL, out, buf, bufsize);
+}
+
+int resolve_request_memo(resolve_memo_t *memo, const snapshot_t *snap, const resolve_input_t *in, resolve_output_t *out,
+                         char *buf, size_t bufsize)
+{
+    resolve_plan_t scratch;
+    const resolve_plan_t *plan;
+    int ret;
+
+    memset(out, 0, sizeof(*out));
+    if (snap == NULL || in->config == NULL)
+        return -EINVAL;
+    if ((ret = resolve_memo_plan(memo, snap, in, &scratch, &plan, buf, bufsize)) != 0)
+        return ret;
+    return resolve_memo_answer(memo, snap, in, plan, out, buf, bufsize);
 }

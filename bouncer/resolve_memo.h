@@ -40,6 +40,22 @@ void resolve_memo_destroy(resolve_memo_t *memo);
 int resolve_request_memo(resolve_memo_t *memo, const snapshot_t *snap, const resolve_input_t *in, resolve_output_t *out,
                          char *buf, size_t bufsize);
 
+/* The two halves of resolve_request_memo(), for a caller with work to do in between (the GeoIP
+ * lookup the answer needs, while the plan is found). resolve_plan_t is in bouncer/internal.h. */
+struct st_resolve_plan_t;
+
+/**
+ * The plan for a request: *plan points at the memo's entry on a hit (valid until the memo's next
+ * use), else at scratch, prepared there (and remembered unless it is a stub hand-off, whose URL
+ * is written into buf). memo may be NULL. @return 0 or -ENOSPC.
+ */
+int resolve_memo_plan(resolve_memo_t *memo, const snapshot_t *snap, const resolve_input_t *in, struct st_resolve_plan_t *scratch,
+                      const struct st_resolve_plan_t **plan, char *buf, size_t bufsize);
+
+/** The answer for a plan: the mirror for in's country, continent and random draw, and the URL. @return 0 or -ENOSPC. */
+int resolve_memo_answer(resolve_memo_t *memo, const snapshot_t *snap, const resolve_input_t *in, const struct st_resolve_plan_t *plan,
+                        resolve_output_t *out, char *buf, size_t bufsize);
+
 /** Lookups answered from memory and lookups that resolved afresh, since the memo was created (any thread may ask). */
 void resolve_memo_counts(const resolve_memo_t *memo, uint64_t *hits, uint64_t *misses);
 

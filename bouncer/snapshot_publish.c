@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include "bouncer/snapshot.h"
 #include "bouncer/internal.h"
 
@@ -21,7 +22,7 @@ struct st_snapshot_reader_t {
 };
 
 struct st_snapshot_holder_t {
-    _Atomic(snapshot_t *) current;
+    _Alignas(64) _Atomic(snapshot_t *) current; /* read by every redirect: not on a line that readers write */
     pthread_mutex_t mutex; /* publishers and the retired list */
     snapshot_t *retired;
     uint64_t version;
@@ -30,9 +31,11 @@ struct st_snapshot_holder_t {
 
 snapshot_holder_t *snapshot_holder_create(void)
 {
-    snapshot_holder_t *h = calloc(1, sizeof(*h));
+    /* calloc aligns to 16 bytes only: each reader's hazard pointer must have a cache line of its own */
+    snapshot_holder_t *h = aligned_alloc(_Alignof(snapshot_holder_t), sizeof(*h));
     if (h == NULL)
         return NULL;
+    memset(h, 0, sizeof(*h));
     atomic_init(&h->current, NULL);
     pthread_mutex_init(&h->mutex, NULL);
     for (size_t i = 0; i != SNAPSHOT_MAX_READERS; ++i) {
