@@ -17,7 +17,7 @@ location, each time with another of 1,011 X-Forwarded-For addresses (11 well-kno
 random global ones); the same Lua script (and headers) drives nginx, which ignores both. Rounds interleave nginx, A and
 B so that machine noise hits all three; the printed ratio is the median over rounds.
 
-Usage: bench_bouncer.py --edge build-bench/bin/edge [--quick] [--duration 5] [--rounds 5]
+Usage: bench_bouncer.py --edge build-bench/bin/edge [--quick] [--duration 5] [--rounds 9]
 """
 import argparse
 import json
@@ -254,7 +254,7 @@ def main():
     ap.add_argument("--edge", default=os.path.join(benchlib.SOURCE_DIR, "build-bench", "bin", "edge"))
     ap.add_argument("--quick", action="store_true", help="4 s runs, 2 rounds")
     ap.add_argument("--duration", type=int, default=5, help="seconds per wrk run (default 5)")
-    ap.add_argument("--rounds", type=int, default=5, help="rounds of nginx / edge-big / edge-small (default 5)")
+    ap.add_argument("--rounds", type=int, default=9, help="rounds of nginx / edge-big / edge-small (default 9: the machine alternates between two speeds, and a median of 5 still flips with them)")
     ap.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
     ap.add_argument("--connections", type=int, default=64, help="wrk connections (default 64)")
     ap.add_argument("--products", type=int, default=50000)
