@@ -119,18 +119,23 @@ static void expect_same(const result_t *a, const result_t *b)
     assert_int_equal(a->out.https, b->out.https);
 }
 
+static resolve_input_t input(fixture_t *f, const char *query, int https, const char *ua, const char *referer)
+{
+    return (resolve_input_t){.config = &f->cfg,
+                             .query = query,
+                             .query_len = query != NULL ? strlen(query) : 0,
+                             .user_agent = ua,
+                             .user_agent_len = ua != NULL ? strlen(ua) : 0,
+                             .referer = referer,
+                             .referer_len = referer != NULL ? strlen(referer) : 0,
+                             .https = https,
+                             .random = 0.25};
+}
+
 static result_t *run(fixture_t *f, const char *query, int https, const char *ua, const char *referer)
 {
     static result_t r;
-    resolve_input_t in = {.config = &f->cfg,
-                          .query = query,
-                          .query_len = query != NULL ? strlen(query) : 0,
-                          .user_agent = ua,
-                          .user_agent_len = ua != NULL ? strlen(ua) : 0,
-                          .referer = referer,
-                          .referer_len = referer != NULL ? strlen(referer) : 0,
-                          .https = https,
-                          .random = 0.25};
+    resolve_input_t in = input(f, query, https, ua, referer);
     memset(&r, 0, sizeof(r));
     r.ret = resolve_request(f->snap, &in, &r.out, r.url, sizeof(r.url));
     /* tests change f->cfg in place, which settings never do: a new generation makes the memo's first answer a miss */
@@ -454,15 +459,7 @@ static void memo_matches(fixture_t *f, const snapshot_t *snap, const char *query
                          const char *url)
 {
     static result_t direct, memo;
-    resolve_input_t in = {.config = &f->cfg,
-                          .query = query,
-                          .query_len = strlen(query),
-                          .user_agent = ua,
-                          .user_agent_len = ua != NULL ? strlen(ua) : 0,
-                          .referer = referer,
-                          .referer_len = referer != NULL ? strlen(referer) : 0,
-                          .https = https,
-                          .random = 0.25};
+    resolve_input_t in = input(f, query, https, ua, referer);
     memset(&direct, 0, sizeof(direct));
     memset(&memo, 0, sizeof(memo));
     direct.ret = resolve_request(snap, &in, &direct.out, direct.url, sizeof(direct.url));
