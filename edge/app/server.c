@@ -507,6 +507,12 @@ static void *worker_main(void *arg)
     plane_t *plane = worker->plane;
     server_t *server = plane->server;
 
+    /* named by itself before it serves anything: what top -H, perf and the tests see */
+    char thread_name[32];
+    snprintf(thread_name, sizeof(thread_name), "edge-%.6s-%u", plane->name, worker->index);
+    thread_name[15] = '\0'; /* the kernel keeps 15 bytes */
+    pthread_setname_np(pthread_self(), thread_name);
+
     h2o_context_init(&worker->ctx, h2o_evloop_create(), &plane->gc);
     h2o_multithread_register_receiver(worker->ctx.queue, &worker->wakeup, on_wakeup);
     h2o_multithread_register_receiver(worker->ctx.queue, &worker->handoff, on_handoff);
@@ -580,10 +586,6 @@ static int plane_start(plane_t *plane)
             ;
         sem_destroy(&w->registered);
         w->started = 1;
-        char thread_name[32]; /* what top -H and perf show; the kernel keeps 15 bytes */
-        snprintf(thread_name, sizeof(thread_name), "edge-%.6s-%u", plane->name, t);
-        thread_name[15] = '\0';
-        pthread_setname_np(w->tid, thread_name);
     }
     return 0;
 }
