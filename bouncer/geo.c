@@ -340,27 +340,20 @@ Exit:
     return ret;
 }
 
-static geo_status_t decode_entry(const geo_t *geo, MMDB_entry_s *entry, geo_location_t *out);
+static geo_status_t decode_remembered(const geo_t *geo, MMDB_entry_s *entry, geo_location_t *out);
 
 /* Numbers the distinct answers while geo_v4 flattens: by content (status, country, continent). */
 typedef struct st_answer_builder_t {
     geo_t *geo;
     uint16_t number_of[4][26 * 26 + 1][8]; /* 0: not numbered yet */
-    struct {
-        uint32_t offset;
-        uint16_t number; /* 0: empty */
-    } by_offset[4096];  /* records seen, so that each is decoded about once */
 } answer_builder_t;
 
 static int number_answer(void *ctx, MMDB_entry_s *entry)
 {
     answer_builder_t *b = ctx;
     geo_t *geo = b->geo;
-    size_t slot = (entry->offset * 0x9e3779b1u) >> 20 & 4095;
-    if (b->by_offset[slot].number != 0 && b->by_offset[slot].offset == entry->offset)
-        return b->by_offset[slot].number;
     answer_t a;
-    a.status = decode_entry(geo, entry, &a.loc);
+    a.status = decode_remembered(geo, entry, &a.loc);
     int country = a.loc.country[0] != '\0' ? country_index(a.loc.country) + 1 : 0;
     uint16_t *number = &b->number_of[a.status][country][continent_index(a.loc.continent)];
     if (*number == 0) {
@@ -373,8 +366,6 @@ static int number_answer(void *ctx, MMDB_entry_s *entry)
         geo->answers[geo->num_answers] = a;
         *number = (uint16_t)geo->num_answers++;
     }
-    b->by_offset[slot].offset = entry->offset;
-    b->by_offset[slot].number = *number;
     return *number;
 }
 
@@ -563,49 +554,65 @@ static geo_status_t decode_entry(const geo_t *geo, MMDB_entry_s *entry, geo_loca
     return out->country[0] != '\0' || out->continent[0] != '\0' ? GEO_FOUND : GEO_NOT_FOUND;
 }
 
+/* decode_entry() through this thread's memo (decode_memo). */
+static geo_status_t decode_remembered(const geo_t *geo, MMDB_entry_s *entry, geo_location_t *out)
+{
+    decode_memo_t *memo = &decode_memo[(entry->offset * 0x9e3779b1u) >> 22 & (DECODE_MEMO_SIZE - 1)];
+    if (memo->serial != geo->serial || memo->offset != entry->offset) {
+        memo->status = decode_entry(geo, entry, &memo->loc);
+        memo->offset = entry->offset;
+        memo->serial = geo->serial;
+    }
+    *out = memo->loc;
+    return memo->status;
+}
+
+/* The IPv4 address (host order) of an AF_INET address or of an IPv4-mapped IPv6 one (::ffff:a.b.c.d):
+ * databases need not alias that range to the IPv4 tree. */
+static int ipv4_of(const struct sockaddr *addr, uint32_t *v4)
+{
+    if (addr->sa_family == AF_INET) {
+        *v4 = ntohl(((const struct sockaddr_in *)addr)->sin_addr.s_addr);
+        return 1;
+    }
+    const struct in6_addr *a6 = &((const struct sockaddr_in6 *)addr)->sin6_addr;
+    if (addr->sa_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(a6))
+        return 0;
+    memcpy(v4, a6->s6_addr + 12, 4);
+    *v4 = ntohl(*v4);
+    return 1;
+}
+
 void geo_prefetch(const geo_t *geo, const struct sockaddr *addr)
 {
-    if (geo->v4 == NULL)
-        return;
-    if (addr->sa_family == AF_INET) {
-        geo_v4_prefetch(geo->v4, ntohl(((const struct sockaddr_in *)addr)->sin_addr.s_addr));
-    } else if (addr->sa_family == AF_INET6) {
-        const struct in6_addr *a6 = &((const struct sockaddr_in6 *)addr)->sin6_addr;
-        if (IN6_IS_ADDR_V4MAPPED(a6)) {
-            uint32_t v4;
-            memcpy(&v4, a6->s6_addr + 12, 4);
-            geo_v4_prefetch(geo->v4, ntohl(v4));
-        }
-    }
+    uint32_t v4;
+    if (geo->v4 != NULL && ipv4_of(addr, &v4))
+        geo_v4_prefetch(geo->v4, v4);
 }
 
 geo_status_t geo_lookup(const geo_t *geo, const struct sockaddr *addr, geo_location_t *out)
 {
-    struct sockaddr_in v4;
+    struct sockaddr_in sin;
     MMDB_lookup_result_s result;
     int mmdb_error = MMDB_SUCCESS;
+    uint32_t v4;
 
     out->country[0] = '\0';
     out->continent[0] = '\0';
-
-    /* Unwrap ::ffff:a.b.c.d, since databases need not alias that range to the IPv4 tree. */
-    if (addr->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)addr;
-        if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
-            memset(&v4, 0, sizeof(v4));
-            v4.sin_family = AF_INET;
-            memcpy(&v4.sin_addr, sin6->sin6_addr.s6_addr + 12, 4);
-            addr = (const struct sockaddr *)&v4;
-        }
-    } else if (addr->sa_family != AF_INET) {
+    if (addr->sa_family != AF_INET && addr->sa_family != AF_INET6)
         return GEO_BAD_ADDRESS;
-    }
     if (geo->shape == SHAPE_NONE)
         return GEO_NOT_FOUND;
-    if (addr->sa_family == AF_INET && geo->v4 != NULL) {
-        const answer_t *a = geo->answers + geo_v4_find(geo->v4, ntohl(((const struct sockaddr_in *)addr)->sin_addr.s_addr));
-        *out = a->loc;
-        return a->status;
+    if (ipv4_of(addr, &v4)) {
+        if (geo->v4 != NULL) {
+            const answer_t *a = geo->answers + geo_v4_find(geo->v4, v4);
+            *out = a->loc;
+            return a->status;
+        }
+        memset(&sin, 0, sizeof(sin));
+        sin.sin_family = AF_INET;
+        sin.sin_addr.s_addr = htonl(v4);
+        addr = (const struct sockaddr *)&sin;
     }
 
     result = MMDB_lookup_sockaddr(&geo->mmdb, addr, &mmdb_error);
@@ -613,13 +620,5 @@ geo_status_t geo_lookup(const geo_t *geo, const struct sockaddr *addr, geo_locat
         return mmdb_error == MMDB_IPV6_LOOKUP_IN_IPV4_DATABASE_ERROR ? GEO_BAD_ADDRESS : GEO_DB_ERROR;
     if (!result.found_entry)
         return GEO_NOT_FOUND;
-
-    decode_memo_t *memo = &decode_memo[(result.entry.offset * 0x9e3779b1u) >> 22 & (DECODE_MEMO_SIZE - 1)];
-    if (memo->serial != geo->serial || memo->offset != result.entry.offset) {
-        memo->status = decode_entry(geo, &result.entry, &memo->loc);
-        memo->offset = result.entry.offset;
-        memo->serial = geo->serial;
-    }
-    *out = memo->loc;
-    return memo->status;
+    return decode_remembered(geo, &result.entry, out);
 }
