@@ -100,6 +100,40 @@ static const uint16_t *location_cands(const snapshot_t *snap, uint32_t location,
     return snap->cands + (https ? loc->https : loc->http);
 }
 
+/* The candidates in the chosen bucket, as a bitmap over the list (empty when none can serve). */
+static void bucket_members(const uint8_t *bucket, uint32_t n, const bucket_t *b, uint64_t *members)
+{
+    memset(members, 0, (n + 63) / 64 * sizeof(*members));
+    if (b->cls < 0)
+        return;
+    uint8_t want = (uint8_t)(b->cls << 2 | b->tier);
+    for (uint32_t i = 0; i != n; ++i)
+        if (bucket[i] == want)
+            members[i / 64] |= 1ull << (i % 64);
+}
+
+/* Second pass: walks the bucket's members to the one the random number points at. */
+static int pick_member(const snapshot_t *snap, const uint16_t *cands, uint32_t n, const uint64_t *members, const bucket_t *b,
+                       double random, mirror_choice_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (b->cls < 0)
+        return -ENOENT;
+    uint64_t target = target_of(random, b->total);
+    for (uint32_t word = 0; word != (n + 63) / 64; ++word) {
+        for (uint64_t bits = members[word]; bits != 0; bits &= bits - 1) {
+            uint32_t i = word * 64 + (uint32_t)__builtin_ctzll(bits);
+            uint32_t weight = snap->mirror_geo[SNAPSHOT_CAND_INDEX(cands[i])].weight;
+            if (target < weight) {
+                fill_choice(snap, SNAPSHOT_CAND_INDEX(cands[i]), b, out);
+                return 0;
+            }
+            target -= weight;
+        }
+    }
+    return -ENOENT; /* not reached: the members' weights add up to the total */
+}
+
 int mirror_choose(const snapshot_t *snap, uint32_t location, int https, const mirror_client_t *client, int fail_open,
                   double random, mirror_choice_t *out)
 {
@@ -108,25 +142,12 @@ int mirror_choose(const snapshot_t *snap, uint32_t location, int https, const mi
     uint16_t country;
     uint8_t continent;
     uint8_t bucket[CATALOG_MIRRORS_MAX]; /* so that the walk reads no mirror's geography twice */
+    uint64_t members[(CATALOG_MIRRORS_MAX + 63) / 64];
 
-    memset(out, 0, sizeof(*out));
     client_codes(client, &country, &continent);
     bucket_t b = find_bucket(snap, cands, n, country, continent, fail_open, bucket);
-    if (b.cls < 0)
-        return -ENOENT;
-    uint64_t target = target_of(random, b.total);
-    uint8_t want = (uint8_t)(b.cls << 2 | b.tier);
-    for (uint32_t i = 0; i != n; ++i) {
-        if (bucket[i] != want)
-            continue;
-        uint32_t weight = snap->mirror_geo[SNAPSHOT_CAND_INDEX(cands[i])].weight;
-        if (target < weight) {
-            fill_choice(snap, SNAPSHOT_CAND_INDEX(cands[i]), &b, out);
-            return 0;
-        }
-        target -= weight;
-    }
-    return -ENOENT; /* not reached: the sums match the walk */
+    bucket_members(bucket, n, &b, members);
+    return pick_member(snap, cands, n, members, &b, random, out);
 }
 
 /* ---- the memo ---- */
@@ -183,13 +204,7 @@ int mirror_choose_memo(choose_memo_t *memo, const snapshot_t *snap, uint32_t loc
         e->continent != continent || e->fail_open != fail_open) {
         uint8_t bucket[MEMO_MAX_CANDIDATES];
         e->bucket = find_bucket(snap, cands, n, country, continent, fail_open, bucket);
-        memset(e->members, 0, sizeof(e->members));
-        if (e->bucket.cls >= 0) {
-            uint8_t want = (uint8_t)(e->bucket.cls << 2 | e->bucket.tier);
-            for (uint32_t i = 0; i != n; ++i)
-                if (bucket[i] == want)
-                    e->members[i / 64] |= 1ull << (i % 64);
-        }
+        bucket_members(bucket, n, &e->bucket, e->members);
         e->snap_serial = snap->serial;
         e->cands = cands;
         e->n = n;
@@ -198,22 +213,7 @@ int mirror_choose_memo(choose_memo_t *memo, const snapshot_t *snap, uint32_t loc
         e->fail_open = (uint8_t)fail_open;
     }
 
-    memset(out, 0, sizeof(*out));
-    if (e->bucket.cls < 0)
-        return -ENOENT;
-    uint64_t target = target_of(random, e->bucket.total);
-    for (uint32_t word = 0; word != (n + 63) / 64; ++word) {
-        for (uint64_t bits = e->members[word]; bits != 0; bits &= bits - 1) {
-            uint32_t i = word * 64 + (uint32_t)__builtin_ctzll(bits);
-            uint32_t weight = snap->mirror_geo[SNAPSHOT_CAND_INDEX(cands[i])].weight;
-            if (target < weight) {
-                fill_choice(snap, SNAPSHOT_CAND_INDEX(cands[i]), &e->bucket, out);
-                return 0;
-            }
-            target -= weight;
-        }
-    }
-    return -ENOENT; /* not reached: the members' weights add up to the total */
+    return pick_member(snap, cands, n, e->members, &e->bucket, random, out);
 }
 
 const char *mirror_tier_name(mirror_tier_t tier)
