@@ -291,30 +291,8 @@ Error:
     return NULL;
 }
 
-/*
- * SO_REUSEPORT lets a second process of the same user bind a port that is already listening, and
- * the kernel then splits the connections between the two without a word. A probe bind without it
- * fails with EADDRINUSE in that case, so a second instance (or another server) is refused at start.
- */
-static int check_address_free(const config_listen_t *conf, char *err, size_t errlen)
-{
-    int fd = socket(conf->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0), on = 1;
-    if (fd < 0) {
-        snprintf(err, errlen, "listener %s: socket: %s", conf->address, strerror(errno));
-        return -1;
-    }
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)); /* connections in TIME_WAIT do not count */
-    if (conf->addr.ss_family == AF_INET6)
-        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
-    int ret = bind(fd, (const struct sockaddr *)&conf->addr, conf->addrlen);
-    if (ret != 0)
-        snprintf(err, errlen, "cannot listen on %s: %s%s", conf->address, strerror(errno),
-                 errno == EADDRINUSE ? " (another process listens there)" : "");
-    close(fd);
-    return ret;
-}
-
-static int bind_listener(const config_listen_t *conf, char *err, size_t errlen)
+/* A TCP socket bound to the listener's address (SO_REUSEADDR: connections in TIME_WAIT do not count), or -1 and err. */
+static int bound_socket(const config_listen_t *conf, int reuseport, char *err, size_t errlen)
 {
     int fd = socket(conf->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0), on = 1;
     if (fd < 0) {
@@ -322,11 +300,40 @@ static int bind_listener(const config_listen_t *conf, char *err, size_t errlen)
         return -1;
     }
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on));
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+    if (reuseport)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on));
     if (conf->addr.ss_family == AF_INET6)
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
-    if (bind(fd, (const struct sockaddr *)&conf->addr, conf->addrlen) != 0 || listen(fd, SOMAXCONN) != 0) {
+    if (bind(fd, (const struct sockaddr *)&conf->addr, conf->addrlen) != 0) {
+        snprintf(err, errlen, "cannot listen on %s: %s%s", conf->address, strerror(errno),
+                 errno == EADDRINUSE ? " (another process listens there)" : "");
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/*
+ * SO_REUSEPORT lets a second process of the same user bind a port that is already listening, and
+ * the kernel then splits the connections between the two without a word. A probe bind without it
+ * fails with EADDRINUSE in that case, so a second instance (or another server) is refused at start.
+ */
+static int check_address_free(const config_listen_t *conf, char *err, size_t errlen)
+{
+    int fd = bound_socket(conf, 0, err, errlen);
+    if (fd < 0)
+        return -1;
+    close(fd);
+    return 0;
+}
+
+static int bind_listener(const config_listen_t *conf, char *err, size_t errlen)
+{
+    int fd = bound_socket(conf, 1, err, errlen), on = 1;
+    if (fd < 0)
+        return -1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+    if (listen(fd, SOMAXCONN) != 0) {
         snprintf(err, errlen, "cannot listen on %s: %s", conf->address, strerror(errno));
         close(fd);
         return -1;
